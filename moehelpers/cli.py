@@ -1,0 +1,123 @@
+"""Command line: ``python -m moehelpers {data,run,book,list}``.
+
+Examples
+--------
+``python -m moehelpers data``                 write the default dataset (if missing)
+``python -m moehelpers run --name n035 --noise 0.35``
+``python -m moehelpers run --name quick --notebooks 01 -p n_train=2000``
+``python -m moehelpers book``                 data → default run → HTML book
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from moehelpers.errors import MoEHelpersError
+
+__all__ = ["main", "parse_param"]
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """Parse ``key=value``; the value is read as JSON when it is valid JSON, else a string.
+
+    ``n_train=2000`` → int, ``noise_levels=[0.2,1.0]`` → list, ``data_path=/x.h5`` → str.
+    """
+    if "=" not in text:
+        raise MoEHelpersError(f"Parameter {text!r} must look like key=value (e.g. n_train=2000).")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from moehelpers.sampler import default_dataset
+
+    paths = default_dataset(force=args.force)
+    for split, path in paths.items():
+        print(f"{split:6s} {path}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from moehelpers.runner import execute_run
+
+    params = dict(parse_param(p) for p in args.param)
+    summary = execute_run(args.name, notebooks=args.notebooks, noise=args.noise, params=params)
+    print(summary.to_text())
+    return 0 if summary.ok else 1
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from moehelpers.runner import build_book, execute_run
+    from moehelpers.sampler import default_dataset
+
+    rc = 0
+    if not args.no_execute:
+        default_dataset()
+        summary = execute_run(args.run, notebooks=args.notebooks)
+        print(summary.to_text())
+        rc = 0 if summary.ok else 1
+    index = build_book(strict=args.strict)
+    print(f"book: {index}")
+    if rc:
+        print("some notebooks failed; their pages show the error", file=sys.stderr)
+    return rc
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from moehelpers.paths import runs_dir
+
+    root = runs_dir()
+    runs = sorted(p.parent.name for p in root.glob("*/run.json")) if root.exists() else []
+    for run in runs:
+        summary = json.loads((root / run / "run.json").read_text())
+        states = [nb["status"] for nb in summary.get("notebooks", [])]
+        print(f"{run:24s} {states.count('ok')} ok, {states.count('failed')} failed")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m moehelpers", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("data", help="write the default dataset from the committed grid")
+    d.add_argument("--force", action="store_true", help="rewrite even if settings match")
+    d.set_defaults(func=_cmd_data)
+
+    r = sub.add_parser("run", help="execute notebooks for a named run")
+    r.add_argument("--name", default="default", help="run name (folder under runs/)")
+    r.add_argument("--noise", type=float, default=None, help="noise level for this run")
+    r.add_argument("--notebooks", nargs="+", default=None, help="notebook stems or numbers")
+    r.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="parameter override (repeatable)")
+    r.set_defaults(func=_cmd_run)
+
+    b = sub.add_parser("book", help="default data → execute the run → build the HTML book")
+    b.add_argument("--run", default="default")
+    b.add_argument("--notebooks", nargs="+", default=None)
+    b.add_argument("--no-execute", action="store_true", help="only rebuild the HTML")
+    b.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
+    b.set_defaults(func=_cmd_book)
+
+    ls = sub.add_parser("list", help="list runs and their status")
+    ls.set_defaults(func=_cmd_list)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MoEHelpersError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

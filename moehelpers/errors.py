@@ -1,0 +1,82 @@
+"""Exception types of :mod:`moehelpers`.
+
+Every error that a user can cause by giving bad input derives from
+:class:`MoEHelpersError`, so a caller can catch the whole family at once.
+Each message names the problem, the value received and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BinTooSmallError",
+    "DataFileNotFoundError",
+    "GridRangeError",
+    "InvalidErrorArrayError",
+    "InvalidParameterError",
+    "MissingLabelError",
+    "MoEHelpersError",
+    "NonFiniteDataError",
+    "ResultsWriteError",
+    "RunnerError",
+    "ShapeMismatchError",
+    "UnknownLayoutError",
+    "UnsafeFileError",
+]
+
+
+class MoEHelpersError(Exception):
+    """Base class of every error raised deliberately by :mod:`moehelpers`."""
+
+
+class DataFileNotFoundError(MoEHelpersError, FileNotFoundError):
+    """A data path does not exist."""
+
+
+class UnknownLayoutError(MoEHelpersError, KeyError):
+    """An HDF5 file has neither the nested BOSZ layout nor the flat layout."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we do not want that
+        return str(self.args[0]) if self.args else ""
+
+
+class ShapeMismatchError(MoEHelpersError, ValueError):
+    """Arrays that must agree in shape do not."""
+
+
+class NonFiniteDataError(MoEHelpersError, ValueError):
+    """NaN or inf found in flux, error or labels."""
+
+
+class InvalidErrorArrayError(MoEHelpersError, ValueError):
+    """The per-pixel error array has zero or negative entries."""
+
+
+class MissingLabelError(MoEHelpersError, KeyError):
+    """A required label column is absent."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class UnsafeFileError(MoEHelpersError, ValueError):
+    """A file would need code execution (e.g. unpickling) to be read."""
+
+
+class InvalidParameterError(MoEHelpersError, ValueError):
+    """A parameter value is outside its allowed range or has the wrong type."""
+
+
+class GridRangeError(MoEHelpersError, ValueError):
+    """Requested labels lie outside the spectral grid."""
+
+
+class BinTooSmallError(MoEHelpersError, ValueError):
+    """A bin holds too few stars to fit or score an expert."""
+
+
+class ResultsWriteError(MoEHelpersError, OSError):
+    """A result record or dataset could not be written (disk full, read-only)."""
+
+
+class RunnerError(MoEHelpersError, RuntimeError):
+    """A notebook run could not be prepared or failed."""

@@ -1,0 +1,327 @@
+"""Batch execution of the notebooks with papermill, and the book build.
+
+A *run* is a named set of parameter overrides. Executing a run writes
+
+``runs/<run>/notebooks/<notebook>.ipynb``  executed copies (errors kept in place)
+``runs/<run>/records/<mvp>.json``          result records (written by the notebooks)
+``runs/<run>/run.json``                    the run manifest: parameters, status per notebook
+
+Runs are independent: re-executing one never touches another. Parameter values
+are checked against each notebook's annotated ``parameters`` cell *before*
+papermill injects them as code, so a value can only ever be a literal of the
+declared type.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moehelpers.errors import InvalidParameterError, RunnerError
+from moehelpers.paths import check_name, notebooks_dir, repo_root, runs_dir
+
+__all__ = [
+    "NotebookStatus",
+    "RunSummary",
+    "build_book",
+    "check_parameters",
+    "execute_run",
+    "list_notebooks",
+    "notebook_parameters",
+]
+
+log = logging.getLogger(__name__)
+
+#: Tags that hide papermill's parameter cells in the book.
+_HIDDEN_CELL_TAGS = ("parameters", "injected-parameters")
+#: Parameters the runner sets itself; a notebook declares them to receive them.
+_RUNNER_PARAMETERS = ("run_name",)  # not "run": IPython automagic reads `run: …` as %run
+
+
+@dataclass
+class NotebookStatus:
+    """Outcome of one executed notebook."""
+
+    notebook: str
+    status: str  # "ok" | "failed" | "skipped"
+    seconds: float
+    output: str
+    error: str = ""
+
+
+@dataclass
+class RunSummary:
+    """Outcome of a run: one :class:`NotebookStatus` per notebook."""
+
+    run: str
+    params: dict[str, Any]
+    notebooks: list[NotebookStatus] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[NotebookStatus]:
+        """Notebooks that raised during execution."""
+        return [s for s in self.notebooks if s.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        """True when no notebook failed."""
+        return not self.failed
+
+    def to_text(self) -> str:
+        """One line per notebook, for the terminal."""
+        lines = [f"run {self.run!r}:"]
+        for s in self.notebooks:
+            line = f"  {s.status:7s} {s.notebook:40s} {s.seconds:7.1f} s"
+            if s.error:
+                line += f"  {s.error.splitlines()[0][:120]}"
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def list_notebooks(folder: Path | None = None) -> list[Path]:
+    """Source notebooks in run order (file names start with a two-digit number)."""
+    folder = folder or notebooks_dir()
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+
+
+def _resolve(names: Iterable[str] | None, folder: Path | None = None) -> list[Path]:
+    available = list_notebooks(folder)
+    if names is None:
+        return available
+    chosen = []
+    for name in names:
+        stem = Path(name).stem
+        match = [p for p in available if p.stem == stem or p.stem.startswith(stem + "_")
+                 or p.stem.split("_", 1)[0] == stem]
+        if len(match) != 1:
+            known = ", ".join(p.stem for p in available)
+            raise RunnerError(f"Unknown or ambiguous notebook {name!r}; available: {known}.")
+        chosen.append(match[0])
+    return chosen
+
+
+def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
+    """Declared parameters of a notebook: name → {type, default, help}.
+
+    Reads the cell tagged ``parameters``; every parameter must carry a type
+    annotation (``noise_level: float = 0.2  # comment``).
+    """
+    import papermill
+
+    raw = papermill.inspect_notebook(str(path))
+    if not raw:
+        raise RunnerError(f"{path.name} has no cell tagged 'parameters'; tag the defaults cell.")
+    return {name: {"type": info["inferred_type_name"], "default": info["default"],
+                   "help": info.get("help", "")} for name, info in raw.items()}
+
+
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "float": (float, int), "int": (int,), "str": (str,), "bool": (bool,),
+}
+
+
+def _check_value(name: str, value: Any, declared: str) -> Any:
+    """Return ``value`` coerced to the declared type or raise InvalidParameterError."""
+    declared = declared.replace(" ", "")
+    optional = declared.startswith("Optional[") or declared.endswith("|None")
+    if optional:
+        if value is None:
+            return None
+        declared = declared.removeprefix("Optional[").removesuffix("]").removesuffix("|None")
+    if declared in _SCALARS:
+        ok = isinstance(value, _SCALARS[declared]) and not (
+            declared != "bool" and isinstance(value, bool))
+        if ok:
+            return float(value) if declared == "float" else value
+    elif declared.startswith(("list[", "tuple[")) and isinstance(value, list | tuple):
+        inner = declared[declared.index("[") + 1:-1]
+        return [_check_value(f"{name}[{i}]", v, inner) for i, v in enumerate(value)]
+    elif declared in ("list", "tuple") and isinstance(value, list | tuple):
+        if all(isinstance(v, int | float | str | bool) for v in value):
+            return list(value)
+    raise InvalidParameterError(
+        f"Parameter {name!r} must be {declared}; got {value!r} ({type(value).__name__}). "
+        f"Pass a literal of that type (e.g. -p {name}=... on the command line)."
+    )
+
+
+def check_parameters(path: Path, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate overrides against a notebook's parameters cell.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown name (the message lists the notebook's parameters) or a
+        value whose type differs from the declared annotation.
+    """
+    declared = notebook_parameters(path)
+    checked: dict[str, Any] = {}
+    for name, value in params.items():
+        if name not in declared:
+            known = ", ".join(sorted(declared))
+            raise InvalidParameterError(
+                f"Unknown parameter {name!r} for {path.name}; its parameters are: {known}."
+            )
+        checked[name] = _check_value(name, value, declared[name]["type"])
+    return checked
+
+
+def _params_for(path: Path, run: str, noise: float | None,
+                overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Overrides that apply to one notebook (generic ones only where declared)."""
+    declared = notebook_parameters(path)
+    params: dict[str, Any] = {}
+    for name in _RUNNER_PARAMETERS:
+        if name in declared:
+            params[name] = run
+    if noise is not None:
+        if "noise_level" in declared:
+            params["noise_level"] = noise
+        elif "noise_levels" in declared:
+            params["noise_levels"] = [noise]
+    for name, value in overrides.items():
+        if name in declared:
+            params[name] = value
+    return check_parameters(path, params)
+
+
+def _hide_parameter_cells(path: Path) -> None:
+    """Tag papermill's parameter cells ``remove-cell`` so the book hides them."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if any(t in tags for t in _HIDDEN_CELL_TAGS) and "remove-cell" not in tags:
+            cell.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
+    tmp = path.with_suffix(".ipynb.tmp")
+    nbformat.write(nb, tmp)
+    os.replace(tmp, path)
+
+
+def _write_json_atomic(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def execute_run(
+    run: str = "default",
+    *,
+    notebooks: Iterable[str] | None = None,
+    noise: float | None = None,
+    params: Mapping[str, Any] | None = None,
+    folder: Path | None = None,
+    progress: bool = True,
+    kernel_name: str | None = None,
+) -> RunSummary:
+    """Execute notebooks for one named run, isolating failures.
+
+    Parameters
+    ----------
+    run : str, default="default"
+        Run name; output goes to ``runs/<run>/``.
+    notebooks : iterable of str, optional
+        Notebook stems or number prefixes (``"01"``); default all.
+    noise : float, optional
+        Sets ``noise_level`` (or ``noise_levels = [noise]``) where a notebook declares it.
+    params : mapping, optional
+        Further overrides; each applies to the notebooks that declare it, and a
+        name no selected notebook declares raises.
+    folder : Path, optional
+        Source notebook folder (default ``notebooks/``).
+
+    Returns
+    -------
+    RunSummary
+        Check ``summary.ok``; a failed notebook keeps its executed copy with the error.
+    """
+    import papermill
+    from tqdm.auto import tqdm
+
+    check_name(run, "run name")
+    if noise is not None and (not isinstance(noise, int | float) or noise < 0):
+        raise InvalidParameterError(f"--noise must be a number ≥ 0; got {noise!r}.")
+    overrides = dict(params or {})
+    paths = _resolve(notebooks, folder)
+    if not paths:
+        raise RunnerError("No notebooks selected; see notebooks/ for the available ones.")
+    declared_anywhere = set().union(*(notebook_parameters(p) for p in paths))
+    unknown = sorted(set(overrides) - declared_anywhere)
+    if unknown:
+        raise InvalidParameterError(
+            f"Unknown parameter(s) {unknown} for the selected notebooks; "
+            f"declared parameters are: {', '.join(sorted(declared_anywhere))}."
+        )
+    plan = [(p, _params_for(p, run, noise, overrides)) for p in paths]  # validate all first
+
+    out_dir = runs_dir() / run / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = RunSummary(run=run, params={"noise": noise, **overrides})
+    bar = tqdm(plan, desc=f"run {run}", unit="nb", disable=not progress)
+    for path, nb_params in bar:
+        bar.set_postfix_str(path.stem)
+        output = out_dir / path.name
+        start = time.perf_counter()
+        status, error = "ok", ""
+        try:
+            papermill.execute_notebook(
+                str(path), str(output), parameters=nb_params, progress_bar=False,
+                kernel_name=kernel_name, cwd=str(repo_root()),
+            )
+        except Exception as exc:  # papermill wraps kernel errors; keep going (isolation)
+            status = "failed"
+            error = f"{type(exc).__name__}: {exc}"
+            log.debug("notebook %s failed:\n%s", path.name, traceback.format_exc())
+        if output.exists():
+            _hide_parameter_cells(output)
+        summary.notebooks.append(NotebookStatus(
+            notebook=path.stem, status=status, seconds=time.perf_counter() - start,
+            output=str(output.relative_to(runs_dir())), error=error))
+        _write_json_atomic(runs_dir() / run / "run.json", asdict(summary))
+    return summary
+
+
+def _copy_static(root: Path) -> None:
+    """Put the local plotly.min.js where ``_config.yml`` serves it from."""
+    from moehelpers.plots import plotly_js_path
+
+    dest = root / "book" / "assets" / "plotly.min.js"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    src = plotly_js_path()
+    if not dest.exists() or dest.stat().st_size != src.stat().st_size:
+        shutil.copyfile(src, dest)
+
+
+def build_book(*, root: Path | None = None, strict: bool = False,
+               extra_args: Iterable[str] = ()) -> Path:
+    """Build the HTML book with Jupyter Book 1 (notebooks are not re-executed).
+
+    Returns the path of ``_build/html/index.html``.
+    """
+    root = root or repo_root()
+    _copy_static(root)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(root)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    cmd += list(extra_args)
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        raise RunnerError(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
+    index = root / "_build" / "html" / "index.html"
+    if not index.is_file():
+        raise RunnerError(f"jupyter-book reported success but {index} is missing.")
+    return index
