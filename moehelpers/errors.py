@@ -80,3 +80,7 @@ class ResultsWriteError(MoEHelpersError, OSError):
 
 class RunnerError(MoEHelpersError, RuntimeError):
     """A notebook run could not be prepared or failed."""
+
+
+class RecordCorruptError(MoEHelpersError, ValueError):
+    """A result record cannot be read: invalid JSON, wrong place, newer schema, or edited."""
