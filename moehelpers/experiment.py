@@ -1,0 +1,157 @@
+"""What every experiment notebook does first: splits, frozen noisy copies, identity.
+
+``load_splits`` gives the train / validation / test :class:`~moehelpers.data.SpectraSet`
+of a dataset (the embedded default, a folder with ``train``/``val``/``test`` entries, or a
+single file split by a seeded permutation). ``noisy_splits`` returns the noisy flux of
+each split at one noise level; its noise seeds are derived from (seed, split, level), so
+the test realisation for a given (dataset, noise level, seed) is always the same — frozen
+— and every model in every notebook is scored on identical test spectra.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moehelpers import data as _data
+from moehelpers.errors import DataFileNotFoundError, InvalidParameterError
+from moehelpers.paths import default_data_dir, repo_root
+
+__all__ = ["SPLITS", "Splits", "load_splits", "noise_seed", "noisy_splits"]
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+_SPLIT_CODE = {"train": 1, "val": 2, "test": 3}
+
+
+@dataclass
+class Splits:
+    """Train, validation and test sets of one dataset plus its identity for records."""
+
+    train: _data.SpectraSet
+    val: _data.SpectraSet
+    test: _data.SpectraSet
+    identity: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> _data.SpectraSet:
+        if name not in SPLITS:
+            raise KeyError(f"split must be one of {SPLITS}; got {name!r}")
+        return getattr(self, name)
+
+    def sizes(self) -> dict[str, int]:
+        """Number of stars per split."""
+        return {s: len(self[s]) for s in SPLITS}
+
+
+def _find_split(root: Path, split: str) -> Path | None:
+    for cand in (root / split, root / f"{split}.h5", root / split / "dataset.h5"):
+        if cand.exists():
+            return cand
+    return None
+
+
+def _identity(sets: dict[str, _data.SpectraSet], paths: dict[str, Path]) -> dict[str, Any]:
+    """Generator settings when the files carry them (our embedded data), else sha256."""
+    out: dict[str, Any] = {"splits": {}}
+    for split, ss in sets.items():
+        stored = ss.meta.get("stored", {}) or {}
+        entry: dict[str, Any] = {"n": len(ss)}
+        path = paths[split]
+        try:
+            entry["path"] = path.resolve().relative_to(repo_root()).as_posix()
+        except ValueError:
+            entry["path"] = str(path)
+        if "generator" in stored:
+            entry["generator"] = stored["generator"]
+        else:
+            entry["sha256"] = _data.checksum(path) if path.is_file() else None
+        out["splits"][split] = entry
+    gens = [e.get("generator") for e in out["splits"].values()]
+    if all(g is not None for g in gens):
+        out["generator"] = {s: out["splits"][s]["generator"] for s in sets}
+    else:
+        digest = next((e["sha256"] for e in out["splits"].values() if e.get("sha256")), None)
+        if digest:
+            out["sha256"] = digest
+    return out
+
+
+def load_splits(
+    data_path: str | Path = "",
+    *,
+    n_train: int | None = None,
+    n_val: int | None = None,
+    n_test: int | None = None,
+    split_seed: int = 0,
+) -> Splits:
+    """Load the three splits of a dataset.
+
+    Parameters
+    ----------
+    data_path : str or Path, default=""
+        ``""``: the embedded default dataset (written by ``make data`` if missing).
+        A folder with ``train``/``val``/``test`` entries (files, split folders or shard
+        folders): each is read, keeping its first ``n_*`` rows. Anything else
+        loadable by :func:`moehelpers.data.load` (one file or a folder of shards): its
+        first ``n_train + n_val + n_test`` rows are split by a permutation seeded by
+        ``split_seed``.
+    n_train, n_val, n_test : int, optional
+        Sizes; ``None`` takes all rows of that split (must be given for a single source).
+    """
+    if data_path in ("", None):
+        root = default_data_dir()
+        if any(_find_split(root, s) is None for s in SPLITS):
+            from moehelpers.sampler import default_dataset
+
+            log.info("default dataset missing under %s: writing it (make data)", root)
+            default_dataset(root)
+    else:
+        root = Path(data_path)
+        if not root.exists():
+            raise DataFileNotFoundError(
+                f"data_path {str(root)!r} does not exist. Give a BOSZ HDF5 file, a folder with "
+                "train/val/test entries, or '' for the embedded dataset.")
+    sizes = {"train": n_train, "val": n_val, "test": n_test}
+    found = {s: _find_split(root, s) for s in SPLITS} if root.is_dir() else {}
+    if found and all(found.values()):
+        paths = {s: found[s] for s in SPLITS}
+        sets = {s: _data.load(p, n=sizes[s]) for s, p in paths.items()}
+        split_info: dict[str, Any] = {}
+    else:
+        if None in sizes.values():
+            raise InvalidParameterError(
+                f"{str(root)!r} is a single source; give n_train, n_val and n_test so it can be "
+                "split (or a folder with train/val/test entries).")
+        total = sum(int(v) for v in sizes.values())
+        full = _data.load(root, n=total)
+        perm = np.random.default_rng(split_seed).permutation(total)
+        cut = np.cumsum([0, sizes["train"], sizes["val"], sizes["test"]])
+        sets = {s: full.subset(np.sort(perm[cut[i]:cut[i + 1]])) for i, s in enumerate(SPLITS)}
+        paths = dict.fromkeys(SPLITS, root)
+        split_info = {"split_seed": split_seed}
+    return Splits(**sets, identity={**_identity(sets, paths), **split_info})
+
+
+def noise_seed(seed: int, split: str, noise_level: float) -> int:
+    """Seed of the noise draw for one (seed, split, noise level); distinct per split."""
+    if split not in _SPLIT_CODE:
+        raise InvalidParameterError(f"split must be one of {SPLITS}; got {split!r}.")
+    level_code = round(float(noise_level) * 1_000_000)
+    ss = np.random.SeedSequence([int(seed), _SPLIT_CODE[split], level_code])
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+def noisy_splits(splits: Splits, noise_level: float, seed: int, *,
+                 which: tuple[str, ...] = SPLITS, clip: bool = False) -> dict[str, np.ndarray]:
+    """Noisy flux per split at ``noise_level``: ``{"train": X, "val": X, "test": X}``.
+
+    The same (dataset, ``noise_level``, ``seed``) always gives the same arrays, so the
+    test realisation is frozen across models, notebooks and reruns.
+    """
+    return {s: splits[s].noisy(noise_level, noise_seed(seed, s, noise_level), clip=clip)
+            for s in which}

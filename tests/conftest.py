@@ -1,0 +1,76 @@
+"""Shared fixtures: tiny random spectra and temporary HDF5 paths.
+
+Keep them small and generic (a few stars, a few dozen pixels) so every module's tests stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from moehelpers.data import SpectraSet
+
+
+def random_spectraset(
+    n_samples: int = 12,
+    n_pixels: int = 32,
+    *,
+    seed: int = 0,
+    extra_labels: bool = True,
+    with_mask: bool = False,
+    with_noisy: bool = False,
+    with_wave_edges: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> SpectraSet:
+    """A random but plausible :class:`SpectraSet`: flux in [0.6, 1.1], error in [0.01, 0.06].
+
+    Labels are uniform over the study's box (T_eff 3750–6000 K, log g 1–5, [M/H] −2.5…0.75);
+    ``extra_labels`` adds ``a_M, C_M, mag, redshift, snr``.
+    """
+    rng = np.random.default_rng(seed)
+    wave = np.linspace(7100.0, 8850.0, n_pixels)
+    flux = (1.1 - 0.5 * rng.random((n_samples, n_pixels))).astype(np.float32)
+    error = (0.01 + 0.05 * rng.random((n_samples, n_pixels))).astype(np.float32)
+    labels = pd.DataFrame({
+        "T_eff": rng.uniform(3750.0, 6000.0, n_samples),
+        "log_g": rng.uniform(1.0, 5.0, n_samples),
+        "M_H": rng.uniform(-2.5, 0.75, n_samples),
+    })
+    if extra_labels:
+        labels["a_M"] = rng.uniform(-0.25, 0.5, n_samples)
+        labels["C_M"] = rng.uniform(-0.5, 0.5, n_samples)
+        labels["mag"] = rng.uniform(20.5, 22.5, n_samples)
+        labels["redshift"] = 0.0
+        labels["snr"] = rng.uniform(2.0, 60.0, n_samples)
+    noisy = flux + error * rng.standard_normal(flux.shape, dtype=np.float32)
+    edges = np.linspace(7100.0 - 0.5, 8850.0 + 0.5, n_pixels + 1)
+    return SpectraSet(
+        wave, flux, error, labels,
+        mask=rng.random((n_samples, n_pixels)) < 0.1 if with_mask else None,
+        noisy_stored=noisy if with_noisy else None,
+        wave_edges=edges if with_wave_edges else None,
+        meta=dict(meta or {}),
+    )
+
+
+@pytest.fixture
+def make_spectraset() -> Callable[..., SpectraSet]:
+    """Factory of tiny random :class:`SpectraSet` objects (see :func:`random_spectraset`)."""
+    return random_spectraset
+
+
+@pytest.fixture
+def tmp_h5(tmp_path: Path) -> Callable[[str], Path]:
+    """``tmp_h5("a/b.h5")`` → a path under a fresh temporary folder, parents created."""
+
+    def _path(name: str = "dataset.h5") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    return _path
