@@ -56,7 +56,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from moehelpers.runner import build_book, execute_run
+    from moehelpers.book import build_book
+    from moehelpers.runner import execute_run
     from moehelpers.sampler import default_dataset
 
     rc = 0

@@ -499,6 +499,7 @@ def save(spectra: SpectraSet, path: str | os.PathLike[str]) -> Path:
     attribute ``moehelpers_meta``; ``meta["indices"]`` (after :meth:`SpectraSet.subset`)
     goes to ``dataset/arrays/source_index/value``. The file is written under a temporary
     name in the same folder and renamed, so ``path`` is either complete or untouched.
+    Missing parent folders are created.
 
     Returns
     -------
@@ -540,5 +541,9 @@ def save(spectra: SpectraSet, path: str | os.PathLike[str]) -> Path:
         "source_index": None if indices is None else np.asarray(indices, dtype=np.int64),
     }
     target = Path(path).expanduser()
+    try:  # create missing folders; an impossible path is reported by write_nested below
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     _hdf5io.write_nested(target, arrays, labels, meta_json)
     return target

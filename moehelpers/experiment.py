@@ -21,7 +21,7 @@ from moehelpers import data as _data
 from moehelpers.errors import DataFileNotFoundError, InvalidParameterError
 from moehelpers.paths import default_data_dir, repo_root
 
-__all__ = ["SPLITS", "Splits", "load_splits", "noise_seed", "noisy_splits"]
+__all__ = ["SPLITS", "Splits", "load_splits", "noise_seed", "noisy_splits", "scores_with_ci"]
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +155,23 @@ def noisy_splits(splits: Splits, noise_level: float, seed: int, *,
     """
     return {s: splits[s].noisy(noise_level, noise_seed(seed, s, noise_level), clip=clip)
             for s in which}
+
+
+def scores_with_ci(y_true: np.ndarray, y_pred: np.ndarray, *, n_boot: int, seed: int,
+                   index: np.ndarray | None = None, ci: float = 0.95) -> dict[str, float]:
+    """R², MAE, RMSE with percentile bootstrap CIs, as one flat table row.
+
+    All three metrics use the same resampled stars (same ``seed``), and ``index``
+    restricts scoring to a subset (e.g. covered stars) explicitly.
+    """
+    from moehelpers.metrics import bootstrap_ci
+
+    row: dict[str, float] = {}
+    for metric in ("r2", "mae", "rmse"):
+        res = bootstrap_ci(y_true, y_pred, index=index, n_boot=n_boot, seed=seed,
+                           metric=metric, ci=ci)
+        row[metric] = res.point
+        row[f"{metric}_lo"] = res.ci_low
+        row[f"{metric}_hi"] = res.ci_high
+        row["n"] = res.n
+    return row

@@ -70,17 +70,16 @@ class BookRenderer(_mimetype_base()):  # type: ignore[misc]
         return {"application/vnd.plotly.v1+json": fig_json, "text/html": html}
 
 
-def setup_plotly(template: str = "plotly_white") -> str:
+def setup_plotly(template: str = "plotly_white") -> None:
     """Register :class:`BookRenderer` and make it plotly's default renderer.
 
-    Call once at the top of a notebook. Returns the renderer name.
+    Call once at the top of a notebook.
     """
     import plotly.io as pio
 
     pio.renderers[RENDERER_NAME] = BookRenderer()
     pio.renderers.default = RENDERER_NAME
     pio.templates.default = template
-    return RENDERER_NAME
 
 
 def plotly_js_path() -> Path:

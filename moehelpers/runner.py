@@ -1,4 +1,4 @@
-"""Batch execution of the notebooks with papermill, and the book build.
+"""Batch execution of the notebooks with papermill,.
 
 A *run* is a named set of parameter overrides. Executing a run writes
 
@@ -17,9 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import subprocess
-import sys
 import time
 import traceback
 from collections.abc import Iterable, Mapping
@@ -33,7 +30,6 @@ from moehelpers.paths import check_name, notebooks_dir, repo_root, runs_dir
 __all__ = [
     "NotebookStatus",
     "RunSummary",
-    "build_book",
     "check_parameters",
     "execute_run",
     "list_notebooks",
@@ -291,37 +287,3 @@ def execute_run(
             output=str(output.relative_to(runs_dir())), error=error))
         _write_json_atomic(runs_dir() / run / "run.json", asdict(summary))
     return summary
-
-
-def _copy_static(root: Path) -> None:
-    """Put the local plotly.min.js where ``_config.yml`` serves it from."""
-    from moehelpers.plots import plotly_js_path
-
-    dest = root / "book" / "assets" / "plotly.min.js"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    src = plotly_js_path()
-    if not dest.exists() or dest.stat().st_size != src.stat().st_size:
-        shutil.copyfile(src, dest)
-
-
-def build_book(*, root: Path | None = None, strict: bool = False,
-               extra_args: Iterable[str] = ()) -> Path:
-    """Build the HTML book with Jupyter Book 1 (notebooks are not re-executed).
-
-    Returns the path of ``_build/html/index.html``.
-    """
-    root = root or repo_root()
-    _copy_static(root)
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(root)]
-    if strict:
-        cmd += ["-W", "-n", "--keep-going"]
-    cmd += list(extra_args)
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
-        raise RunnerError(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
-    index = root / "_build" / "html" / "index.html"
-    if not index.is_file():
-        raise RunnerError(f"jupyter-book reported success but {index} is missing.")
-    return index

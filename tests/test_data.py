@@ -367,8 +367,8 @@ def test_save_into_unwritable_place(make_spectraset, tmp_path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(ResultsWriteError, match=r"file/out\.h5.*writable directory"):
         data.save(make_spectraset(2, 3), tmp_path / "file" / "out.h5")
-    with pytest.raises(ResultsWriteError, match="missing"):
-        data.save(make_spectraset(2, 3), tmp_path / "missing" / "out.h5")
+    # a missing folder is created
+    assert data.save(make_spectraset(2, 3), tmp_path / "new" / "sub" / "out.h5").is_file()
 
 
 def test_save_refuses_non_numeric_labels(make_spectraset, tmp_h5) -> None:
