@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FakeGrid
 
 from moehelpers import data
 from moehelpers.errors import GridRangeError, InvalidParameterError
@@ -19,34 +20,6 @@ from moehelpers.sampler import (
     make_dataset,
     split_seeds,
 )
-
-_CAT = (8498.0, 8542.1, 8662.1)  # Ca II triplet (air), the fake grid's gravity/metal lines
-
-
-class FakeGrid:
-    """Duck-typed stand-in of ``moehelpers.grid.SpectralGrid``: Planck continuum × 3 lines."""
-
-    def __init__(self, n_pixels: int = 1024) -> None:
-        self.wave = np.linspace(7100.0, 8850.0, n_pixels)
-        self.teff = np.arange(3750.0, 6001.0, 250.0)
-        self.logg = np.arange(1.0, 5.01, 0.5)
-        self.mh = np.arange(-2.5, 0.51, 0.25)
-        self.bounds = {"teff": (3750.0, 6000.0), "logg": (1.0, 5.0), "mh": (-2.5, 0.5)}
-
-    def spectra(self, teff, logg, mh, *, kind: str = "physical") -> np.ndarray:
-        teff, logg, mh = (np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (teff, logg, mh))
-        for name, x in (("teff", teff), ("logg", logg), ("mh", mh)):
-            lo, hi = self.bounds[name]
-            if np.any((x < lo) | (x > hi)):
-                raise GridRangeError(f"{name} outside {lo}..{hi}")
-        w = self.wave[None, :] * 1e-8  # cm
-        cont = 1.0 / (w**5 * np.expm1(1.4388 / (w * teff[:, None])))
-        depth = 0.6 / (1.0 + np.exp(-(mh + 1.0)))[:, None] * (1.2 - 0.1 * logg)[:, None]
-        norm = np.ones_like(cont)
-        for line in _CAT:
-            norm -= depth * np.exp(-0.5 * ((self.wave[None, :] - line) / 1.5) ** 2)
-        out = {"physical": norm * cont, "normalized": norm, "continuum": cont}[kind]
-        return out.astype(np.float32)
 
 
 @pytest.fixture(scope="module")

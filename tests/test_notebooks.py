@@ -1,0 +1,124 @@
+"""Every notebook executed small by papermill, and the book built from the result.
+
+The tiny dataset comes from the committed SME grid when it is present (as in CI), else
+from the duck-typed fake grid, so these tests never need the full default dataset.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from moehelpers import results
+from moehelpers.book import build_book
+from moehelpers.data import save
+from moehelpers.paths import repo_root
+from moehelpers.runner import execute_run, list_notebooks, notebook_parameters
+from moehelpers.sampler import make_dataset
+
+SIZES = {"n_train": 300, "n_val": 100, "n_test": 100}
+
+#: Small parameters per notebook (on top of SIZES and data_path where declared).
+TINY: dict[str, dict] = {
+    "00_data": {},
+    "01_mvp0_global_ridge": {"noise_levels": [0.0, 1.0], "n_boot": 50},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """train/val/test folders of a few hundred spectra."""
+    from conftest import FakeGrid
+
+    from moehelpers.grid import DEFAULT_GRID_PATH, SpectralGrid
+
+    grid = SpectralGrid.load() if DEFAULT_GRID_PATH.is_file() else FakeGrid(n_pixels=1024)
+    root = tmp_path_factory.mktemp("tiny_data")
+    for k, (split, n) in enumerate((("train", 300), ("val", 100), ("test", 100))):
+        save(make_dataset(n, 100 + k, grid=grid), root / split / "dataset.h5")
+    return root
+
+
+@pytest.fixture(scope="session")
+def executed(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Run every notebook once, tiny, into a temporary runs folder."""
+    runs = tmp_path_factory.mktemp("runs")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MOE_RUNS_DIR", str(runs))
+    try:
+        params = {}
+        for nb in list_notebooks():
+            declared = notebook_parameters(nb)
+            extra = {"data_path": str(tiny_data), **SIZES, **TINY.get(nb.stem, {})}
+            params.update({k: v for k, v in extra.items() if k in declared})
+        summary = execute_run("tiny", params=params, progress=False)
+    finally:
+        mp.undo()
+    return {"summary": summary, "runs": runs}
+
+
+def test_every_notebook_has_tiny_parameters() -> None:
+    missing = [nb.stem for nb in list_notebooks() if nb.stem not in TINY]
+    assert not missing, f"add tiny parameters for {missing} to TINY"
+
+
+@pytest.mark.parametrize("nb", list_notebooks(), ids=lambda p: p.stem)
+def test_parameters_cell_is_fully_declared(nb: Path) -> None:
+    """Every assignment in the parameters cell is typed and understood by papermill."""
+    cell = next(c for c in nbformat.read(nb, as_version=4).cells
+                if "parameters" in c.metadata.get("tags", []))
+    assigned = [n.target.id for n in ast.parse(cell.source).body
+                if isinstance(n, ast.AnnAssign)]
+    untyped = [n for n in ast.parse(cell.source).body if isinstance(n, ast.Assign)]
+    assert not untyped, "parameters must carry type annotations"
+    assert sorted(assigned) == sorted(notebook_parameters(nb))
+    assert "run_name" in assigned
+
+
+@pytest.mark.parametrize("nb", list_notebooks(), ids=lambda p: p.stem)
+def test_source_notebooks_are_stripped(nb: Path) -> None:
+    cells = nbformat.read(nb, as_version=4).cells
+    assert not any(c.get("outputs") or c.get("execution_count") for c in cells
+                   if c.cell_type == "code")
+
+
+def test_all_notebooks_execute(executed: dict) -> None:
+    summary = executed["summary"]
+    failed = {s.notebook: s.error[-500:] for s in summary.failed}
+    assert not failed, failed
+
+
+def test_mvp0_record(executed: dict) -> None:
+    rec = results.load_record("tiny", "MVP-0", runs_dir=executed["runs"])
+    assert rec["metrics"]["noise_levels"] == [0.0, 1.0]
+    r2 = rec["metrics"]["r2"]
+    assert all(lo <= r <= hi for r, lo, hi in zip(r2, rec["metrics"]["r2_lo"],
+                                                  rec["metrics"]["r2_hi"], strict=True))
+    assert rec["params"]["seed"] == 42 and rec["params"]["n_train"] == 300
+    assert {"acceptance", "alpha_interior", "monotone"} <= set(rec["verdicts"])
+    assert "generator" in rec["dataset"]
+
+
+def test_book_builds_with_interactive_figures(executed: dict, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    root.mkdir()
+    src = repo_root()
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(src / name, root / name)
+    shutil.copytree(src / "book", root / "book")  # assets too: a cached MathJax is reused
+    shutil.copytree(executed["runs"] / "tiny" / "notebooks", root / "runs/default/notebooks")
+    index = build_book(root=root)
+    html = (root / "_build/html/runs/default/notebooks/01_mvp0_global_ridge.html").read_text()
+    assert index.is_file()
+    assert html.count('class="plotly-graph-div"') >= 3  # figures survived into the HTML
+    assert "_static/plotly.min.js" in html
+    assert (root / "_build/html/_static/plotly.min.js").is_file()
+    assert "cdn.plot.ly" not in html
+    assert "injected-parameters" not in html and "Parameters" not in html
+    toc = json.dumps(str((root / "_build" / "_toc.yml").read_text()))
+    assert "01_mvp0_global_ridge" in toc
