@@ -11,11 +11,13 @@ __all__ = [
     "BinTooSmallError",
     "DataFileNotFoundError",
     "GridRangeError",
+    "IndexMismatchError",
     "InvalidErrorArrayError",
     "InvalidParameterError",
     "MissingLabelError",
     "MoEHelpersError",
     "NonFiniteDataError",
+    "RecordCorruptError",
     "ResultsWriteError",
     "RunnerError",
     "ShapeMismatchError",
@@ -84,3 +86,7 @@ class RunnerError(MoEHelpersError, RuntimeError):
 
 class RecordCorruptError(MoEHelpersError, ValueError):
     """A result record cannot be read: invalid JSON, wrong place, newer schema, or edited."""
+
+
+class IndexMismatchError(MoEHelpersError, ValueError):
+    """Two models' predictions do not cover the same test indices."""
