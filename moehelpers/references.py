@@ -16,6 +16,14 @@ __all__ = ["LABEL", "ORIGINAL", "original_r2_by_noise"]
 LABEL = "original study (BOSZ)"
 
 ORIGINAL = MappingProxyType({
+    # Data: SNR per noise level over 1000 spectra (REFERENCE.md §2), mean ± sd
+    "snr.noise_levels": (0.1, 0.2, 0.5, 1.0),
+    "snr.l2_mean": (33.4, 16.7, 6.7, 3.3),
+    "snr.l2_sd": (17.0, 8.5, 3.4, 1.7),
+    "snr.l2_median_0.2": 14.6,
+    "snr.l2_median_1.0": 2.9,
+    "snr.pixel_mean": (70.0, 35.0, 14.0, 7.0),
+    "snr.pixel_sd": (34.0, 17.0, 6.7, 3.4),
     # MVP-0: global Ridge
     "mvp0.r2_all": 0.8341,           # all 1000 test spectra
     "mvp0.r2_covered": 0.8616,       # the 816 spectra inside the 3×3 bins

@@ -17,6 +17,7 @@ import pytest
 from moehelpers import results
 from moehelpers.book import build_book
 from moehelpers.data import save
+from moehelpers.grid import DEFAULT_GRID_PATH
 from moehelpers.paths import repo_root
 from moehelpers.runner import execute_run, list_notebooks, notebook_parameters
 from moehelpers.sampler import make_dataset
@@ -25,7 +26,7 @@ SIZES = {"n_train": 300, "n_val": 100, "n_test": 100}
 
 #: Small parameters per notebook (on top of SIZES and data_path where declared).
 TINY: dict[str, dict] = {
-    "00_data": {},
+    "00_data": {"show_grid": DEFAULT_GRID_PATH.is_file()},  # the grid is committed (CI: True)
     "01_mvp0_global_ridge": {"noise_levels": [0.0, 1.0], "n_boot": 50},
 }
 
@@ -35,7 +36,7 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """train/val/test folders of a few hundred spectra."""
     from conftest import FakeGrid
 
-    from moehelpers.grid import DEFAULT_GRID_PATH, SpectralGrid
+    from moehelpers.grid import SpectralGrid
 
     grid = SpectralGrid.load() if DEFAULT_GRID_PATH.is_file() else FakeGrid(n_pixels=1024)
     root = tmp_path_factory.mktemp("tiny_data")
