@@ -28,6 +28,7 @@ SIZES = {"n_train": 300, "n_val": 100, "n_test": 100}
 TINY: dict[str, dict] = {
     "00_data": {"show_grid": DEFAULT_GRID_PATH.is_file()},  # the grid is committed (CI: True)
     "01_mvp0_global_ridge": {"noise_levels": [0.0, 1.0], "n_boot": 50},
+    "04_mvp2_noise_experts": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50},
 }
 
 
@@ -103,6 +104,25 @@ def test_mvp0_record(executed: dict) -> None:
     assert rec["params"]["seed"] == 42 and rec["params"]["n_train"] == 300
     assert {"acceptance", "alpha_interior", "monotone"} <= set(rec["verdicts"])
     assert "generator" in rec["dataset"]
+
+
+def test_mvp2_record(executed: dict) -> None:
+    rec = results.load_record("tiny", "MVP-2.0", runs_dir=executed["runs"])
+    m = rec["metrics"]
+    assert m["expert_noise_levels"] == [0.0, 0.5, 1.0] and len(m["expert_alpha"]) == 3
+    cross, mixed = m["r2_cross"], m["r2_mixed"]
+    assert len(cross) == 3 and all(len(row) == 3 for row in cross) and len(mixed) == 3
+    assert m["r2_matched"] == [cross[k][k] for k in range(3)]
+    for d, lo, hi, e, x in zip(m["delta_r2"], m["delta_lo"], m["delta_hi"], m["r2_matched"],
+                               mixed, strict=True):
+        assert lo <= d <= hi and abs(d - (e - x)) < 1e-12
+    assert abs(m["mean_delta_r2"] - sum(m["delta_r2"]) / 3) < 1e-12
+    assert m["noise0_expert_at_max"] == cross[0][2] and m["max_expert_at_noise0"] == cross[2][0]
+    assert rec["params"]["seed"] == 42 and rec["params"]["boot_seed"] == 0
+    assert {"H1.3", "H1.3_ci", "H1.3_every_level", "noise0_cannot_generalise",
+            "noise0_fails_completely"} <= set(rec["verdicts"])
+    assert rec["verdicts"]["H1.3"]["value"] == m["mean_delta_r2"]
+    assert {"by_level", "cross_noise", "generalisation"} <= set(rec["tables"])
 
 
 def test_book_builds_with_interactive_figures(executed: dict, tmp_path: Path) -> None:
