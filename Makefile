@@ -52,7 +52,9 @@ lab: $(STAMP)
 # Rebuilding the grid takes hours and needs SME; the result is committed under data/grid/.
 grid: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-grid.txt
-	nice -n 5 $(PY) tools/build_grid.py build --workers 2
+	$(PY) tools/build_grid.py fetch
+	$(PY) tools/build_grid.py prepare
+	$(PY) tools/build_grid.py build --workers 2
 	$(PY) tools/build_grid.py assemble
 
 benchmark: $(STAMP)
