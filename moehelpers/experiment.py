@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from moehelpers import data as _data
 from moehelpers.errors import DataFileNotFoundError, InvalidParameterError
 from moehelpers.paths import default_data_dir, repo_root
 
-__all__ = ["SPLITS", "Splits", "load_splits", "noise_seed", "noisy_splits", "scores_with_ci"]
+__all__ = ["SPLITS", "Splits", "load_splits", "noise_seed", "noisy_splits", "resplit",
+           "scores_with_ci"]
 
 log = logging.getLogger(__name__)
 
@@ -175,3 +177,70 @@ def scores_with_ci(y_true: np.ndarray, y_pred: np.ndarray, *, n_boot: int, seed:
         row[f"{metric}_hi"] = res.ci_high
         row["n"] = res.n
     return row
+
+
+def resplit(splits: Splits, seed: int, *, n_train: int | None = None, n_val: int | None = None,
+            n_test: int | None = None) -> Splits:
+    """New train / validation / test draws from the pooled stars of ``splits``.
+
+    The three splits are pooled (train, then val, then test) and cut by a permutation
+    seeded by ``seed``; sizes default to the current ones. Each new split keeps the pooled
+    order of its stars; ``meta["pooled_index"]`` gives their positions in the pool. Stored
+    noisy realisations are dropped (noise is drawn per seed with :func:`noisy_splits`).
+
+    Parameters
+    ----------
+    splits : Splits
+    seed : int
+        Seed of the permutation (e.g. one of the seeds of MVP-1.1).
+    n_train, n_val, n_test : int, optional
+        New sizes; their sum must not exceed the pool.
+
+    Returns
+    -------
+    Splits
+        ``identity`` is the pool's identity plus ``{"resplit": {"seed", "sizes"}}``.
+    """
+    from moehelpers.data import SpectraSet
+
+    sources = [splits[s] for s in SPLITS]
+    if any(not np.array_equal(src.wave, sources[0].wave) for src in sources):
+        raise InvalidParameterError("The splits have different wavelength grids; they cannot "
+                                    "be pooled. Resample them to one grid first.")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidParameterError(f"seed must be an integer ≥ 0; got {seed!r}.")
+    pool = sum(len(src) for src in sources)
+    given = {"train": n_train, "val": n_val, "test": n_test}
+    sizes = {s: len(splits[s]) if v is None else int(v) for s, v in given.items()}
+    if min(sizes.values()) < 1 or sum(sizes.values()) > pool:
+        raise InvalidParameterError(
+            f"resplit sizes {sizes} must be ≥ 1 each and sum to at most the {pool} pooled "
+            "stars; lower them or load more stars.")
+    offsets = np.cumsum([0] + [len(src) for src in sources])
+    perm = np.random.default_rng(int(seed)).permutation(pool)
+    cut = np.cumsum([0, sizes["train"], sizes["val"], sizes["test"]])
+    out = {}
+    for i, name in enumerate(SPLITS):
+        pos = np.sort(perm[cut[i]:cut[i + 1]])
+        which = np.searchsorted(offsets, pos, side="right") - 1
+        flux = np.empty((pos.size, sources[0].n_pixels), dtype=np.float32)
+        error = np.empty_like(flux)
+        with_mask = all(src.mask is not None for src in sources)
+        mask = np.empty(flux.shape, dtype=sources[0].mask.dtype) if with_mask else None
+        labels = []
+        for k, src in enumerate(sources):
+            sel = np.flatnonzero(which == k)
+            local = pos[sel] - offsets[k]
+            flux[sel] = src.flux[local]
+            error[sel] = src.error[local]
+            if mask is not None:
+                mask[sel] = src.mask[local]
+            labels.append(src.labels.iloc[local].set_axis(sel))
+        out[name] = SpectraSet(
+            sources[0].wave, flux, error, pd.concat(labels).sort_index(),
+            mask=mask, wave_edges=sources[0].wave_edges,
+            required_labels=sources[0].required_labels,
+            meta={"source": "resplit", "resplit_seed": int(seed), "pooled_index": pos},
+            _validate=False)
+    identity = {**splits.identity, "resplit": {"seed": int(seed), "sizes": sizes}}
+    return Splits(**out, identity=identity)

@@ -40,6 +40,15 @@ ORIGINAL = MappingProxyType({
     "mvp1.delta_r2_teff_only": 0.021,
     "mvp1.share_teff_only": 0.429,
     "mvp1.per_bin_r2": (0.897, 0.957, 0.980, 0.773, 0.916, 0.979, 0.787, 0.928, 0.969),
+    "mvp1.per_bin_n_train": (2910, 2872, 2064, 3278, 3224, 2308, 3658, 3769, 2526),
+    "mvp1.per_bin_n_test": (90, 76, 59, 105, 83, 65, 107, 129, 102),
+    "mvp1.delta_r2_misaligned": 0.078,  # MoE on covered stars − global on all stars (lesson 1)
+    # MVP-1.1 at 100k train / 10k test, noise 0.2 and 0.5
+    "mvp1.large_noise_levels": (0.2, 0.5),
+    "mvp1.large_r2_global": (0.8745, 0.7198),
+    "mvp1.large_r2_moe": (0.9246, 0.7719),
+    "mvp1.large_delta_r2": (0.0501, 0.0521),
+    "mvp1.large_delta_r2_ci": ((0.0451, 0.0552), (0.0421, 0.0611)),
     # MVP-2.0: expert per noise level vs one mixed model
     "mvp2.noise_levels": (0.0, 0.1, 0.2, 0.5, 1.0),
     "mvp2.r2_expert": (0.9991, 0.9130, 0.8341, 0.6552, 0.4601),

@@ -104,3 +104,45 @@ class FakeGrid:
             norm -= depth * np.exp(-0.5 * ((self.wave[None, :] - line) / 1.5) ** 2)
         out = {"physical": norm * cont, "normalized": norm, "continuum": cont}[kind]
         return out.astype(np.float32)
+
+
+# ---------------------------------------------------------------- notebooks, executed tiny
+# Shared by tests/test_notebooks.py and the per-phase record tests (test_notebooks_*.py);
+# session-scoped, so every notebook runs once per test session. The tiny parameters live
+# in tests/test_notebooks.py (SIZES, TINY).
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """train/val/test folders of a few hundred spectra."""
+    from moehelpers.data import save
+    from moehelpers.grid import DEFAULT_GRID_PATH, SpectralGrid
+    from moehelpers.sampler import make_dataset
+
+    grid = SpectralGrid.load() if DEFAULT_GRID_PATH.is_file() else FakeGrid(n_pixels=1024)
+    root = tmp_path_factory.mktemp("tiny_data")
+    for k, (split, n) in enumerate((("train", 300), ("val", 100), ("test", 100))):
+        save(make_dataset(n, 100 + k, grid=grid), root / split / "dataset.h5")
+    return root
+
+
+@pytest.fixture(scope="session")
+def executed(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Run every notebook once, tiny, into a temporary runs folder."""
+    from test_notebooks import SIZES, TINY
+
+    from moehelpers.runner import execute_run, list_notebooks, notebook_parameters
+
+    runs = tmp_path_factory.mktemp("runs")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MOE_RUNS_DIR", str(runs))
+    try:
+        params = {}
+        for nb in list_notebooks():
+            declared = notebook_parameters(nb)
+            extra = {"data_path": str(tiny_data), **SIZES, **TINY.get(nb.stem, {})}
+            params.update({k: v for k, v in extra.items() if k in declared})
+        summary = execute_run("tiny", params=params, progress=False)
+    finally:
+        mp.undo()
+    return {"summary": summary, "runs": runs}

@@ -16,52 +16,22 @@ import pytest
 
 from moehelpers import results
 from moehelpers.book import build_book
-from moehelpers.data import save
 from moehelpers.grid import DEFAULT_GRID_PATH
 from moehelpers.paths import repo_root
-from moehelpers.runner import execute_run, list_notebooks, notebook_parameters
-from moehelpers.sampler import make_dataset
+from moehelpers.runner import list_notebooks, notebook_parameters
 
 SIZES = {"n_train": 300, "n_val": 100, "n_test": 100}
 
-#: Small parameters per notebook (on top of SIZES and data_path where declared).
+#: Small parameters per notebook (on top of SIZES and data_path where declared). The
+#: fixtures ``tiny_data`` and ``executed`` (tests/conftest.py) merge them into one run, so a
+#: name shared by several notebooks must get the same value everywhere.
 TINY: dict[str, dict] = {
     "00_data": {"show_grid": DEFAULT_GRID_PATH.is_file()},  # the grid is committed (CI: True)
     "01_mvp0_global_ridge": {"noise_levels": [0.0, 1.0], "n_boot": 50},
+    "02_mvp1_piecewise_ridge": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
+    "03_mvp1_rigorous": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5, "seeds": [42, 123]},
     "04_mvp2_noise_experts": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50},
 }
-
-
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """train/val/test folders of a few hundred spectra."""
-    from conftest import FakeGrid
-
-    from moehelpers.grid import SpectralGrid
-
-    grid = SpectralGrid.load() if DEFAULT_GRID_PATH.is_file() else FakeGrid(n_pixels=1024)
-    root = tmp_path_factory.mktemp("tiny_data")
-    for k, (split, n) in enumerate((("train", 300), ("val", 100), ("test", 100))):
-        save(make_dataset(n, 100 + k, grid=grid), root / split / "dataset.h5")
-    return root
-
-
-@pytest.fixture(scope="session")
-def executed(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Run every notebook once, tiny, into a temporary runs folder."""
-    runs = tmp_path_factory.mktemp("runs")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MOE_RUNS_DIR", str(runs))
-    try:
-        params = {}
-        for nb in list_notebooks():
-            declared = notebook_parameters(nb)
-            extra = {"data_path": str(tiny_data), **SIZES, **TINY.get(nb.stem, {})}
-            params.update({k: v for k, v in extra.items() if k in declared})
-        summary = execute_run("tiny", params=params, progress=False)
-    finally:
-        mp.undo()
-    return {"summary": summary, "runs": runs}
 
 
 def test_every_notebook_has_tiny_parameters() -> None:

@@ -1,0 +1,48 @@
+"""experiment.resplit: new train/val/test draws from the pooled stars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import random_spectraset
+
+from moehelpers.errors import InvalidParameterError
+from moehelpers.experiment import SPLITS, Splits, noisy_splits, resplit
+
+
+def _splits() -> Splits:
+    sets = {s: random_spectraset(n, 16, seed=k, with_mask=True)
+            for k, (s, n) in enumerate((("train", 30), ("val", 10), ("test", 12)))}
+    return Splits(**sets, identity={"generator": {"test": 1}})
+
+
+def test_resplit_draws_new_disjoint_splits_from_the_pool() -> None:
+    old = _splits()
+    pool_flux = np.concatenate([old[s].flux for s in SPLITS])
+    pool_logg = np.concatenate([old[s].y for s in SPLITS])
+    new = resplit(old, 123)
+    assert new.sizes() == old.sizes()
+    seen = np.concatenate([new[s].meta["pooled_index"] for s in SPLITS])
+    assert np.array_equal(np.sort(seen), np.arange(52))
+    for s in SPLITS:
+        idx = new[s].meta["pooled_index"]
+        np.testing.assert_array_equal(new[s].flux, pool_flux[idx])
+        np.testing.assert_array_equal(new[s].y, pool_logg[idx])
+        assert new[s].mask is not None and new[s].labels.index.tolist() == list(range(len(idx)))
+    assert new.identity["resplit"] == {"seed": 123, "sizes": old.sizes()}
+    assert new.identity["generator"] == {"test": 1}
+    again = resplit(old, 123)
+    assert all(np.array_equal(again[s].flux, new[s].flux) for s in SPLITS)
+    other = resplit(old, 124)
+    assert not np.array_equal(other.train.flux, new.train.flux)
+    assert noisy_splits(new, 0.5, 1)["test"].shape == new.test.flux.shape
+
+
+def test_resplit_sizes_are_checked() -> None:
+    old = _splits()
+    small = resplit(old, 1, n_train=20, n_val=5, n_test=5)
+    assert small.sizes() == {"train": 20, "val": 5, "test": 5}
+    with pytest.raises(InvalidParameterError, match="52 pooled"):
+        resplit(old, 1, n_train=50)
+    with pytest.raises(InvalidParameterError, match="seed"):
+        resplit(old, -1)
