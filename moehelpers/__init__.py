@@ -1,11 +1,14 @@
 """moehelpers: the logic behind the MoE log g book.
 
-Modules hold one concern each: :mod:`~moehelpers.data` (spectra I/O),
-:mod:`~moehelpers.grid` (the embedded spectral grid),
+One concern per module: :mod:`~moehelpers.data` (spectra I/O), :mod:`~moehelpers.grid`
+(the embedded spectral grid), :mod:`~moehelpers.noise_model` and
 :mod:`~moehelpers.sampler` (labelled datasets drawn from the grid),
-:mod:`~moehelpers.ridge` (the Ridge engine), :mod:`~moehelpers.metrics`,
-:mod:`~moehelpers.results` (result records), :mod:`~moehelpers.plots`
-and :mod:`~moehelpers.runner` (papermill batch runs + the book build).
+:mod:`~moehelpers.experiment` (splits and frozen noise), :mod:`~moehelpers.ridge` (the
+Ridge engine), :mod:`~moehelpers.gating` (bin schemes), :mod:`~moehelpers.moe` and
+:mod:`~moehelpers.noise_experts` (experts), :mod:`~moehelpers.metrics`,
+:mod:`~moehelpers.results` (result records), :mod:`~moehelpers.report` and
+:mod:`~moehelpers.plots` (what a page shows), :mod:`~moehelpers.runner` and
+:mod:`~moehelpers.book` (papermill runs and the HTML book).
 """
 
 from __future__ import annotations
