@@ -121,16 +121,23 @@ def solve_eigen_dual(
 
 
 def _cholesky_solve_each(a: np.ndarray, rhs: np.ndarray, alphas: np.ndarray) -> np.ndarray | None:
-    """Solve ``(a + αI) x = rhs`` for each α; ``None`` if a factorisation fails."""
+    """Solve ``(a + αI) x = rhs`` for each α; ``None`` if a factorisation fails.
+
+    Only the upper triangle of ``a`` is read. LAPACK wants column-major storage: a
+    C-ordered ``a`` is copied as ``a.T`` (a plain memory copy, no transposition), whose
+    *lower* triangle holds ``a``'s upper one.
+    """
     out = np.empty((alphas.shape[0], a.shape[0]))
-    work = np.empty_like(a, order="F")
+    lower = bool(a.flags.c_contiguous)
+    src = a.T if lower else a
+    work = np.empty_like(src, order="F")
     diag = np.arange(a.shape[0])
     for i, alpha in enumerate(alphas):
-        work[...] = a
+        np.copyto(work, src)
         work[diag, diag] += alpha
         try:
             factor = scipy.linalg.cho_factor(
-                work, lower=False, overwrite_a=True, check_finite=False
+                work, lower=lower, overwrite_a=True, check_finite=False
             )
         except np.linalg.LinAlgError:
             return None
