@@ -4,8 +4,9 @@ One concern per module: :mod:`~moehelpers.data` (spectra I/O), :mod:`~moehelpers
 (the embedded spectral grid), :mod:`~moehelpers.noise_model` and
 :mod:`~moehelpers.sampler` (labelled datasets drawn from the grid),
 :mod:`~moehelpers.experiment` (splits and frozen noise), :mod:`~moehelpers.ridge` (the
-Ridge engine), :mod:`~moehelpers.gating` (bin schemes), :mod:`~moehelpers.moe` and
-:mod:`~moehelpers.noise_experts` (experts), :mod:`~moehelpers.metrics`,
+Ridge engine), :mod:`~moehelpers.gating` (bin schemes), :mod:`~moehelpers.moe`,
+:mod:`~moehelpers.conditional` and :mod:`~moehelpers.noise_experts` (experts),
+:mod:`~moehelpers.pseudo` (routing by predicted labels), :mod:`~moehelpers.metrics`,
 :mod:`~moehelpers.results` (result records), :mod:`~moehelpers.report` and
 :mod:`~moehelpers.plots` (what a page shows), :mod:`~moehelpers.runner` and
 :mod:`~moehelpers.book` (papermill runs and the HTML book).

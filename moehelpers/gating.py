@@ -10,11 +10,13 @@ Interval closure follows the framework document (§2.2 MVP-1.0): Teff ∈ [3750,
 
 Too-small bins are handled by :func:`resolve_small_bins`, which either merges a bin
 with its most populous neighbour or hands its stars to the global fallback, and
-states what it did.
+states what it did. :func:`merge_sparse_bins` merges adjacent intervals of a one-axis
+scheme (e.g. quantile bins, MVP-3.0) while any holds too few stars of a reference sample.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +32,7 @@ __all__ = [
     "BinPlan",
     "BinScheme",
     "Interval",
+    "merge_sparse_bins",
     "mh_only",
     "physical_3x3",
     "quantile_scheme",
@@ -301,3 +304,64 @@ def resolve_small_bins(scheme: BinScheme, bin_ids: np.ndarray, min_count: int, *
     if not statement:
         statement.append(f"every bin has ≥ {min_count} training stars; one expert per bin")
     return BinPlan(expert, statement)
+
+
+def merge_sparse_bins(scheme: BinScheme, labels: pd.DataFrame | Mapping[str, np.ndarray],
+                      min_count: int = 30) -> tuple[BinScheme, list[str]]:
+    """Merge adjacent intervals of a one-axis scheme while any holds < ``min_count`` stars.
+
+    The document's hard threshold for quantile bins (§2.2 MVP-3.0: "n_test_bin < 30 →
+    merge adjacent bins"): the stars counted are those of ``labels`` (the test stars).
+    Repeatedly, the interval with the fewest stars (first on ties) is joined with its
+    adjacent interval holding fewer stars (the lower one on ties), until every interval
+    holds ≥ ``min_count`` stars or one interval is left. The merged scheme covers exactly
+    what ``scheme`` covers (all stars for quantile bins, whose outer edges are ±∞).
+
+    Parameters
+    ----------
+    scheme : BinScheme
+        One axis with contiguous intervals (each ``hi`` equals the next ``lo``).
+    labels : DataFrame or mapping of column → array
+        The reference stars (their ``scheme.columns[0]`` values are counted).
+    min_count : int, default=30
+
+    Returns
+    -------
+    merged : BinScheme
+        ``scheme`` itself when nothing was merged; else a scheme named
+        ``"<name>, merged to k"``.
+    statement : list of str
+        What was merged and why (or that nothing was).
+    """
+    if len(scheme.axes) != 1:
+        raise InvalidParameterError(
+            f"merge_sparse_bins needs a one-axis scheme; {scheme.name!r} has "
+            f"{len(scheme.axes)} axes. Use resolve_small_bins for product schemes.")
+    if isinstance(min_count, bool) or not isinstance(min_count, int | np.integer) or min_count < 0:
+        raise InvalidParameterError(f"min_count must be an integer ≥ 0; got {min_count!r}.")
+    axis = scheme.axes[0]
+    ivs = list(axis.intervals)
+    for a, b in itertools.pairwise(ivs):
+        if a.hi != b.lo:
+            raise InvalidParameterError(
+                f"Intervals {a} and {b} of {axis.column!r} are not adjacent; only contiguous "
+                "intervals can be merged.")
+    ids = scheme.assign(labels)
+    counts = [int(c) for c in np.bincount(ids[ids >= 0], minlength=len(ivs))]
+    statement: list[str] = []
+    while len(ivs) > 1 and min(counts) < min_count:
+        i = int(np.argmin(counts))
+        nbrs = [j for j in (i - 1, i + 1) if 0 <= j < len(ivs)]
+        j = min(nbrs, key=lambda k: (counts[k], k))
+        lo, hi = min(i, j), max(i, j)
+        merged = Interval(ivs[lo].lo, ivs[hi].hi, ivs[lo].closed_lo, ivs[hi].closed_hi)
+        statement.append(f"merged {axis.column} {ivs[i]} ({counts[i]} stars < {min_count}) "
+                         f"with {ivs[j]} ({counts[j]} stars) into {merged}")
+        ivs[lo:hi + 1] = [merged]
+        counts[lo:hi + 1] = [counts[lo] + counts[hi]]
+    if not statement:
+        return scheme, [f"every {axis.column} bin holds ≥ {min_count} reference stars; "
+                        "no merging"]
+    out = BinScheme(f"{scheme.name}, merged to {len(ivs)}",
+                    (AxisBins(axis.column, tuple(ivs)),))
+    return out, statement

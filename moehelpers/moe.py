@@ -27,6 +27,9 @@ on the same training matrix from *one* :func:`~moehelpers.ridge.grouped_stats` p
 the common refinement of their bins; each expert's statistics are sums of refinement
 groups, and one global model is shared by all of them. An expert with fewer stars than
 pixels is solved in dual (kernel) form from its rows, as the engine does.
+
+:class:`ConditionalRidge` (coefficients varying with [M/H], MVP-3.2) lives in
+:mod:`moehelpers.conditional` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from moehelpers._linalg import check_alphas, check_choice, check_x, check_xy
+from moehelpers.conditional import ConditionalRidge, moment_stats
 from moehelpers.errors import BinTooSmallError, InvalidParameterError, ShapeMismatchError
 from moehelpers.gating import BinPlan, BinScheme, physical_3x3, resolve_small_bins
 from moehelpers.ridge import (
@@ -52,7 +56,7 @@ from moehelpers.ridge import (
     ridge_path_from_stats,
 )
 
-__all__ = ["PiecewiseRidge", "fit_together"]
+__all__ = ["ConditionalRidge", "PiecewiseRidge", "fit_together", "moment_stats"]
 
 _STRATEGIES = ("merge", "fallback", "raise")
 

@@ -59,7 +59,12 @@ ORIGINAL = MappingProxyType({
     "mvp3.quantile_k": (2, 3, 4, 5, 6),
     "mvp3.quantile_delta_r2": (0.004, -0.053, -0.122, -0.264, -0.839),
     "mvp3.pseudo_retention_k2": 0.073,
+    "mvp3.pseudo_mh_r2": 0.98,  # test R² of the global Ridge predicting [M/H]
+    "mvp3.pseudo_k": 2,  # the K of the reported retention
     "mvp3.conditional_r2": {"[x]": 0.8341, "[x, m·x]": 0.9018, "[x, m·x, m²·x]": 0.8895},
+    "mvp3.conditional_orders": (0, 1, 2),  # the same three models, by order (true [M/H])
+    "mvp3.conditional_r2_by_order": (0.8341, 0.9018, 0.8895),
+    "mvp3.conditional_share_order1": 0.80,  # framework document H2.3: order 1 reaches 80%
     # MVP-7.1: gate noise σ
     "mvp7.sigma": (0.0, 0.1, 0.2, 0.5, 1.0),
     "mvp7.hard_r2": (0.894, 0.894, 0.891, 0.859, 0.823),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from moehelpers.errors import BinTooSmallError, InvalidParameterError, MissingLabelError
 from moehelpers.gating import (
+    merge_sparse_bins,
     mh_only,
     physical_3x3,
     quantile_scheme,
@@ -82,3 +85,40 @@ def test_quantile_bins_cover_everything_and_reject_impossible_k() -> None:
         quantile_scheme(np.array([0.0, 0.0, 1.0]), 3)
     with pytest.raises(InvalidParameterError):
         quantile_scheme(v, 0)
+
+
+def test_sparse_quantile_bins_merge_with_the_smaller_neighbour() -> None:
+    train = np.random.default_rng(2).uniform(-2.5, 0.5, 5000)
+    s = quantile_scheme(train, 5)
+    edges = [iv.hi for iv in s.axes[0].intervals[:-1]]
+    # test stars: 40, 10, 40, 25, 50 per quantile bin
+    test = np.concatenate([np.full(n, (lo + hi) / 2) for n, lo, hi in zip(
+        (40, 10, 40, 25, 50), [-2.5, *edges], [*edges, 0.5], strict=True)])
+    merged, statement = merge_sparse_bins(s, {"M_H": test}, min_count=30)
+    # bin 1 (10) joins bin 0 (40 < 40 on tie → lower); then bin 3 (25) joins bin 2 (40 < 50)
+    assert merged.n_bins == 3 and len(statement) == 2
+    counts = np.bincount(merged.assign({"M_H": test}))
+    assert counts.tolist() == [50, 65, 50] and counts.min() >= 30
+    assert "10 stars < 30" in statement[0] and "25 stars < 30" in statement[1]
+    # 100% coverage kept: outer edges stay infinite, every value lands in a bin
+    assert merged.assign({"M_H": np.array([-99.0, 99.0, *edges])}).min() == 0
+    iv = merged.axes[0].intervals
+    assert np.isneginf(iv[0].lo) and np.isposinf(iv[-1].hi)
+    assert all(a.hi == b.lo for a, b in itertools.pairwise(iv))
+    # bins whose edges were untouched keep the same stars
+    before, after = s.assign({"M_H": train}), merged.assign({"M_H": train})
+    assert np.array_equal(after == 2, before == 4)
+
+
+def test_sparse_bin_merging_edge_cases() -> None:
+    s = quantile_scheme(np.linspace(-2, 0.5, 100), 3)
+    same, statement = merge_sparse_bins(s, {"M_H": np.linspace(-2, 0.5, 100)}, 30)
+    assert same is s and "no merging" in statement[0]
+    one, _ = merge_sparse_bins(s, {"M_H": np.zeros(5)}, 30)  # too few stars overall
+    assert one.n_bins == 1 and one.assign({"M_H": np.array([-9.0, 9.0])}).tolist() == [0, 0]
+    with pytest.raises(InvalidParameterError, match="one-axis"):
+        merge_sparse_bins(physical_3x3(), _labels([4000], [0.0]), 30)
+    with pytest.raises(InvalidParameterError, match="min_count"):
+        merge_sparse_bins(s, {"M_H": np.zeros(5)}, -1)
+    with pytest.raises(MissingLabelError):
+        merge_sparse_bins(s, {"T_eff": np.zeros(5)}, 30)

@@ -31,6 +31,10 @@ TINY: dict[str, dict] = {
     "02_mvp1_piecewise_ridge": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
     "03_mvp1_rigorous": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5, "seeds": [42, 123]},
     "04_mvp2_noise_experts": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50},
+    "05_mvp3_quantile_bins": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
+    "06_mvp3_pseudo_gate": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
+    "07_mvp3_conditional_ridge": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                                  "fit_on_predicted": True},
 }
 
 

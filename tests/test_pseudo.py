@@ -1,0 +1,47 @@
+"""Pseudo gating helpers: reused Gram, routing confusion and error tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from moehelpers.gating import mh_only
+from moehelpers.moe import PiecewiseRidge
+from moehelpers.pseudo import compare_gates, label_predictor, retarget, routing_errors
+from moehelpers.ridge import RidgeRegressor, RidgeStats
+
+
+def test_retarget_reuses_the_gram_and_matches_a_fresh_fit() -> None:
+    rng = np.random.default_rng(0)
+    X = (1 + 0.1 * rng.normal(size=(200, 5))).astype(np.float32)
+    y, m = rng.normal(size=200), X @ np.arange(5.0) + 0.01 * rng.normal(size=200)
+    stats = RidgeStats.from_data(X, y)
+    again = retarget(stats, X, m, chunk_size=32)
+    fresh = RidgeStats.from_data(X, m, shift=stats.shift)
+    np.testing.assert_allclose(again.gram, stats.gram)
+    np.testing.assert_allclose(again.xty, fresh.xty, atol=1e-9)
+    reg = label_predictor(stats, X, m, X[:50], m[:50], [1e-3, 1.0])
+    ref = RidgeRegressor([1e-3, 1.0]).fit(X, m, X[:50], m[:50])
+    np.testing.assert_allclose(reg.coef_, ref.coef_, atol=1e-8)
+
+
+def test_compare_gates_perfect_prediction_keeps_all_the_gain() -> None:
+    rng = np.random.default_rng(1)
+    n = 900
+    lab = pd.DataFrame({"M_H": rng.uniform(-2.5, 0.5, n), "T_eff": 5000.0})
+    X = rng.normal(size=(n, 4))
+    y = X.sum(axis=1) * (1 + 2 * (lab["M_H"].to_numpy() > 0))
+    model = PiecewiseRidge(mh_only(), [1e-3], min_bin_train=20).fit(X, y, lab)
+    g = model.global_.predict(X)
+    same = compare_gates("mh", model, X, y, lab, "M_H", lab["M_H"], g, n_boot=20, seed=0)
+    assert abs(same.retention.rho - 1) < 1e-12 and not same.wrong.any()
+    noisy = lab["M_H"] + rng.normal(0, 0.5, n)
+    off = compare_gates("mh", model, X, y, lab, "M_H", noisy, g, n_boot=20, seed=0)
+    assert off.retention.rho < 1 and off.wrong.any()
+    conf = off.confusion
+    assert conf.to_numpy().sum() == n and "uncovered" in conf.columns
+    assert np.trace(conf.to_numpy()) == n - off.wrong.sum()  # one expert per bin here
+    tab = routing_errors(off.wrong, lab["M_H"], [-np.inf, -1, 0, np.inf], "M_H",
+                         extra=np.abs(noisy - lab["M_H"]))
+    assert tab["n"].sum() == n and abs(tab["share_of_errors"].sum() - 1) < 1e-12
+    assert set(off.row()) >= {"retention", "retention_lo", "retention_hi", "misrouted"}
