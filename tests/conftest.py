@@ -145,4 +145,4 @@ def executed(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         summary = execute_run("tiny", params=params, progress=False)
     finally:
         mp.undo()
-    return {"summary": summary, "runs": runs}
+    return {"summary": summary, "runs": runs, "params": params}

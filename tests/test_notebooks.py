@@ -18,7 +18,7 @@ from moehelpers import results
 from moehelpers.book import build_book
 from moehelpers.grid import DEFAULT_GRID_PATH
 from moehelpers.paths import repo_root
-from moehelpers.runner import list_notebooks, notebook_parameters
+from moehelpers.runner import execute_run, list_notebooks, notebook_parameters
 
 SIZES = {"n_train": 300, "n_val": 100, "n_test": 100}
 
@@ -97,6 +97,23 @@ def test_mvp2_record(executed: dict) -> None:
             "noise0_fails_completely"} <= set(rec["verdicts"])
     assert rec["verdicts"]["H1.3"]["value"] == m["mean_delta_r2"]
     assert {"by_level", "cross_noise", "generalisation"} <= set(rec["tables"])
+
+
+def test_rerun_gives_identical_records(executed: dict, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Determinism: the same run again gives byte-identical records outside provenance."""
+    monkeypatch.setenv("MOE_RUNS_DIR", str(tmp_path))
+    chosen = [nb for nb in list_notebooks() if nb.stem[:2] in ("00", "01")]
+    declared = set().union(*(notebook_parameters(nb) for nb in chosen))
+    params = {k: v for k, v in executed["params"].items() if k in declared}
+    again = execute_run("tiny", notebooks=["00", "01"], params=params, progress=False)
+    assert again.ok, [s.error for s in again.failed]
+    for mvp in ("DATA", "MVP-0"):
+        first = (executed["runs"] / "tiny" / "records" / f"{mvp}.json").read_text()
+        second = (tmp_path / "tiny" / "records" / f"{mvp}.json").read_text()
+        cut = first.index('"provenance"')
+        assert first[:cut] == second[:cut]
+        assert json.loads(first)["content_hash"] == json.loads(second)["content_hash"]
 
 
 def test_book_builds_with_interactive_figures(executed: dict, tmp_path: Path) -> None:
