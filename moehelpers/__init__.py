@@ -6,7 +6,9 @@ One concern per module: :mod:`~moehelpers.data` (spectra I/O), :mod:`~moehelpers
 :mod:`~moehelpers.experiment` (splits and frozen noise), :mod:`~moehelpers.ridge` (the
 Ridge engine), :mod:`~moehelpers.gating` (bin schemes), :mod:`~moehelpers.moe`,
 :mod:`~moehelpers.conditional` and :mod:`~moehelpers.noise_experts` (experts),
-:mod:`~moehelpers.pseudo` (routing by predicted labels), :mod:`~moehelpers.metrics`,
+:mod:`~moehelpers.pseudo` (routing by predicted labels), :mod:`~moehelpers.flux_gate`
+(a learned gate on the noisy flux), :mod:`~moehelpers.windows` (physical wavelength windows,
+coefficient importance), :mod:`~moehelpers.metrics`,
 :mod:`~moehelpers.results` (result records), :mod:`~moehelpers.report` and
 :mod:`~moehelpers.plots` (what a page shows), :mod:`~moehelpers.runner` and
 :mod:`~moehelpers.book` (papermill runs and the HTML book).

@@ -176,3 +176,36 @@ def heatmap(
                                colorbar={"title": colorbar_title}))
     fig.update_layout(title=title, height=420)
     return fig
+
+
+def spectrum_with_windows(
+    wave: np.ndarray,
+    curves: dict[str, np.ndarray],
+    windows: Any = None,
+    *,
+    title: str = "",
+    y_label: str = "",
+):
+    """Lines over wavelength with each window shaded and named on hover.
+
+    ``windows`` are :class:`moehelpers.windows.Window` objects (default: the physical ones).
+    """
+    import plotly.graph_objects as go
+
+    from moehelpers.windows import PHYSICAL_WINDOWS
+
+    windows = PHYSICAL_WINDOWS if windows is None else windows
+    fig = go.Figure()
+    for name, values in curves.items():
+        fig.add_trace(go.Scatter(x=np.asarray(wave), y=np.asarray(values), mode="lines",
+                                 name=name, line={"width": 1}))
+    colours = {}
+    palette = ["#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#8c564b", "#e377c2"]
+    for win in windows:
+        colour = colours.setdefault(win.species, palette[len(colours) % len(palette)])
+        fig.add_vrect(x0=win.lo, x1=win.hi, fillcolor=colour, opacity=0.15, line_width=0,
+                      annotation_text=win.name, annotation_position="top left",
+                      annotation={"font_size": 9, "textangle": -90})
+    fig.update_layout(title=title, xaxis_title="wavelength (Å)", yaxis_title=y_label,
+                      height=480, hovermode="x unified")
+    return fig

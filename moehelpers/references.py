@@ -65,6 +65,11 @@ ORIGINAL = MappingProxyType({
     "mvp3.conditional_orders": (0, 1, 2),  # the same three models, by order (true [M/H])
     "mvp3.conditional_r2_by_order": (0.8341, 0.9018, 0.8895),
     "mvp3.conditional_share_order1": 0.80,  # framework document H2.3: order 1 reaches 80%
+    # MVP-5.0: Ridge coefficients of the 9 physical experts (REFERENCE.md §4)
+    "mvp5.top_k": 10,  # k of the top-k |w| energy share below
+    "mvp5.topk_share_metal_poor": (0.22, 0.31),  # range over the metal-poor experts
+    "mvp5.topk_share_metal_rich": (0.07, 0.12),  # range over the metal-rich experts
+    "mvp5.ca8498_ratio": 1.65,  # mean |w| in the Ca II 8498 window / mean |w|
     # MVP-7.1: gate noise σ
     "mvp7.sigma": (0.0, 0.1, 0.2, 0.5, 1.0),
     "mvp7.hard_r2": (0.894, 0.894, 0.891, 0.859, 0.823),

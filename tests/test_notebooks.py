@@ -35,6 +35,9 @@ TINY: dict[str, dict] = {
     "06_mvp3_pseudo_gate": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
     "07_mvp3_conditional_ridge": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                                   "fit_on_predicted": True},
+    "08_mvp4_logg_gates": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                           "gate_components": 5, "gate_pca_rows": 200},
+    "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
 }
 
 
