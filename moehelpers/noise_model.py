@@ -48,11 +48,9 @@ NOISE_MODEL_VERSION = "1.0"
 
 #: Exposure time in seconds (the one calibrated constant), chosen so that the median L2 SNR
 #: ``‖flux‖ / (‖error‖ · 0.2)`` of stars drawn like the default dataset is 14.6 (REFERENCE.md
-#: §2). Derived with :func:`moehelpers.sampler.calibrate_exposure` (n=4000, seed=2024):
-#: 558.6 s. PROVISIONAL: derived on a stand-in grid (continua and line depths of four SME
-#: prototype spectra, Teff-interpolated) because data/grid/sme_grid.h5 does not exist yet.
-#: Once it does, run ``python -m moehelpers.sampler calibrate`` and paste the printed value.
-EXPOSURE_S = 559.0
+#: §2). Derived on the committed SME grid with ``python -m moehelpers.sampler calibrate``
+#: (:func:`moehelpers.sampler.calibrate_exposure`, n=4000, seed=2024), which prints it.
+EXPOSURE_S = 558.5
 
 _H_CGS = 6.62607015e-27  # Planck constant, erg s
 _AB_ZERO = 48.60  # m_AB = -2.5 log10(f_nu / erg s^-1 cm^-2 Hz^-1) - 48.60
