@@ -23,7 +23,7 @@ from typing import Any
 from moehelpers.errors import RunnerError
 from moehelpers.paths import repo_root
 
-__all__ = ["build_book", "ensure_mathjax", "write_config", "write_toc"]
+__all__ = ["build_book", "ensure_mathjax", "write_config", "write_status_page", "write_toc"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,59 @@ def ensure_mathjax(root: Path) -> bool:
     return target.is_file()
 
 
+STATUS_PAGE = Path("book") / "_generated" / "status.md"  # git-ignored, listed in _toc.yml
+_VERSIONED = ("numpy", "scipy", "pandas", "h5py", "scikit-learn", "plotly", "papermill",
+              "jupyter-book", "myst-nb", "torch")
+
+
+def _versions() -> list[tuple[str, str]]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from moehelpers import __version__
+
+    rows = [("moehelpers", __version__), ("python", sys.version.split()[0])]
+    for name in _VERSIONED:
+        try:
+            rows.append((name, version(name)))
+        except PackageNotFoundError:
+            rows.append((name, "not installed"))
+    return rows
+
+
+def write_status_page(root: Path) -> Path:
+    """Write the build-status page: every run's notebooks with status and time, and versions.
+
+    A notebook that failed is listed with its error, so a failure is visible in the book
+    (its executed page, with the traceback, is still part of the book).
+    """
+    import json
+
+    lines = ["# Build status", "",
+             "Every run found under `runs/`, as recorded by the runner in `runs/<run>/run.json`, "
+             "and the package versions of the machine that built this HTML.", ""]
+    manifests = sorted((root / "runs").glob("*/run.json"))
+    if not manifests:
+        lines += ["No run has been executed yet (`python -m moehelpers run`).", ""]
+    for path in manifests:
+        run = json.loads(path.read_text())
+        lines += [f"## Run `{run.get('run', path.parent.name)}`", "",
+                  f"Overrides: `{json.dumps(run.get('params', {}), sort_keys=True)}`", "",
+                  "| notebook | status | seconds | error |", "|---|---|---|---|"]
+        for nb in run.get("notebooks", []):
+            error = (nb.get("error") or "").strip().splitlines()
+            first = error[-1].replace("|", "\\|")[:160] if error else ""
+            status = "**failed**" if nb.get("status") == "failed" else nb.get("status", "")
+            lines.append(f"| {nb.get('notebook')} | {status} | {nb.get('seconds', 0):.1f} | "
+                         f"{first} |")
+        lines.append("")
+    lines += ["## Package versions", "", "| package | version |", "|---|---|"]
+    lines += [f"| {name} | {ver} |" for name, ver in _versions()]
+    out = root / STATUS_PAGE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
 def write_config(root: Path, *, local_mathjax: bool) -> Path:
     """Write ``_build/_config.yml``: the committed config plus build-time settings."""
     import yaml
@@ -141,6 +194,7 @@ def build_book(*, root: Path | None = None, strict: bool = False,
     root = root or repo_root()
     _copy_static(root)
     config = write_config(root, local_mathjax=ensure_mathjax(root))
+    write_status_page(root)
     toc, missing = write_toc(root)
     for page in missing:
         log.warning("page %s is not built yet (run its notebook); left out of the book", page)

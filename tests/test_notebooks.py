@@ -135,6 +135,7 @@ def test_book_builds_with_interactive_figures(executed: dict, tmp_path: Path) ->
     assert (root / "_build/html/_static/plotly.min.js").is_file()
     assert "cdn.plot.ly" not in html
     assert 'class="tip admonition"' in html  # the computed verdict box is parsed as MyST
+    assert (root / "_build/html/book/_generated/status.html").is_file()
     assert "injected-parameters" not in html and "Parameters" not in html
     toc = json.dumps(str((root / "_build" / "_toc.yml").read_text()))
     assert "01_mvp0_global_ridge" in toc
