@@ -8,7 +8,7 @@ RUN ?= default
 NOISE ?=
 NOTEBOOKS ?=
 
-.PHONY: help venv test lint pytest book notebooks data lab grid grid-assemble benchmark clean clean-runs
+.PHONY: help venv test lint pytest book run data lab grid benchmark clean clean-runs
 
 help:
 	@echo "make book      build the HTML book on the embedded data (runs every notebook)"
