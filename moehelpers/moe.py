@@ -51,6 +51,7 @@ from moehelpers.ridge import (
     DEFAULT_ALPHAS,
     RidgePath,
     RidgeRegressor,
+    RidgeStats,
     grouped_stats,
     ridge_path,
     ridge_path_from_stats,
@@ -278,6 +279,8 @@ def fit_together(
     X_val: Any = None,
     y_val: Any = None,
     labels_val: pd.DataFrame | Mapping[str, Any] | None = None,
+    *,
+    global_stats: RidgeStats | None = None,
 ) -> list[PiecewiseRidge]:
     """Fit several piecewise models on the same data from one statistics pass.
 
@@ -286,7 +289,9 @@ def fit_together(
     row once; every expert's statistics are a sum of refinement groups and the global
     statistics the sum of all. Models with the same α grid, intercept, solver and method
     share one global model (the same fitted object). Arguments as in
-    :meth:`PiecewiseRidge.fit`.
+    :meth:`PiecewiseRidge.fit`. ``global_stats``: statistics of exactly ``(X, y)`` already
+    computed by the caller (e.g. for another target's Gram); when every expert is solved
+    in dual form the global model is then fitted from them, with no new pass over ``X``.
 
     Returns
     -------
@@ -320,10 +325,16 @@ def fit_together(
                            for k in range(r.plan.n_experts)] + [False])
         keys.append(np.where(primal[r.ids], r.ids, -1))  # r.ids == −1 reads primal[-1]
     combos, groups = np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)
-    need = any(not _is_dual(m, n, p) for m in models) or combos.max() >= 0
+    if global_stats is not None and (global_stats.n != n or global_stats.n_features != p):
+        raise InvalidParameterError(
+            f"global_stats hold n={global_stats.n:g} rows of {global_stats.n_features} features "
+            f"but X is {n}×{p}; pass the statistics of these training spectra.")
+    need_global = any(not _is_dual(m, n, p) for m in models) and global_stats is None
+    need = need_global or combos.max() >= 0
     stats = grouped_stats(X, y, np.asarray(groups).ravel(), combos.shape[0],
                           chunk_size=models[0].chunk_size) if need else []
-    total: list = []  # the global statistics, summed once when first needed
+    # the global statistics: given, or summed from the groups once when first needed
+    total: list = [] if global_stats is None else [global_stats]
     shared: dict[tuple, tuple[RidgeRegressor, int]] = {}
     for j, (m, r) in enumerate(zip(models, routes, strict=True)):
         key = m._global_key()

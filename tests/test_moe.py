@@ -21,7 +21,7 @@ from moehelpers.errors import (
 from moehelpers.gating import mh_only, physical_3x3, teff_only
 from moehelpers.metrics import r2
 from moehelpers.moe import PiecewiseRidge, fit_together
-from moehelpers.ridge import RidgeRegressor
+from moehelpers.ridge import RidgeRegressor, RidgeStats
 
 ALPHAS = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
 
@@ -175,6 +175,26 @@ def test_fit_together_shares_one_pass_and_the_global_model(data) -> None:
         np.testing.assert_allclose(alone.predict(Xt, labt), m.predict(Xt, labt), rtol=1e-8)
     assert len(models[1].experts_) == 3 and len(models[2].experts_) == 3
     assert (models[2].route(labt) >= 0).all()  # Teff-only covers the whole Teff box
+
+
+def test_fit_together_reuses_given_global_stats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dual experts + a primal global model: given statistics mean no new pass over X."""
+    (X, y, lab), (Xv, yv, labv), (Xt, _, labt) = split(900, 300, 100, p=120, seed=3)
+    reference = fit_together([PiecewiseRidge(physical_3x3(), ALPHAS, min_bin_train=20)],
+                             X, y, lab, Xv, yv, labv)[0]
+    stats = RidgeStats.from_data(X, y)
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("grouped_stats must not run when global_stats are given")
+
+    monkeypatch.setattr(moe_mod, "grouped_stats", no_pass)
+    model = fit_together([PiecewiseRidge(physical_3x3(), ALPHAS, min_bin_train=20)],
+                         X, y, lab, Xv, yv, labv, global_stats=stats)[0]
+    np.testing.assert_allclose(model.predict(Xt, labt), reference.predict(Xt, labt), rtol=1e-8)
+    assert model.global_.alpha_ == reference.global_.alpha_
+    with pytest.raises(InvalidParameterError, match="global_stats"):
+        fit_together([PiecewiseRidge(physical_3x3(), ALPHAS, min_bin_train=20)],
+                     X[:-1], y[:-1], lab.iloc[:-1], Xv, yv, labv, global_stats=stats)
 
 
 def test_contract() -> None:
