@@ -8,13 +8,15 @@ RUN ?= default
 NOISE ?=
 NOTEBOOKS ?=
 
-.PHONY: help venv test lint pytest book run data lab grid benchmark clean clean-runs
+.PHONY: help venv test lint pytest book book-html check-html run data lab grid benchmark clean clean-runs
 
 help:
 	@echo "make book      build the HTML book on the embedded data (runs every notebook)"
 	@echo "make test      lint + unit tests + small notebook runs"
 	@echo "make data      write data/default/{train,val,test}/dataset.h5 from the committed grid"
 	@echo "make run RUN=name NOISE=0.35   execute the notebooks at new parameters into runs/<name>"
+	@echo "make book-html rebuild the HTML from the runs present (no notebook executed)"
+	@echo "make check-html open the built book offline in headless Chromium (plots, math, console)"
 	@echo "make lab       open JupyterLab on the notebooks"
 	@echo "make benchmark run the performance benchmarks in benchmarks/"
 
@@ -43,11 +45,19 @@ data: $(STAMP)
 book: $(STAMP)
 	$(PY) -m moehelpers book --run $(RUN)
 
+book-html: $(STAMP)
+	$(PY) -m moehelpers book --no-execute
+
+check-html: $(STAMP)
+	$(PY) -m moehelpers check-html
+
 run: $(STAMP)
 	$(PY) -m moehelpers run --name $(RUN) $(if $(NOISE),--noise $(NOISE)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
+# JUPYTER_PATH first: the venv's "python3" kernel (the one papermill uses) wins over any
+# user-level kernel of the same name.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(VENV)/bin/jupyter lab notebooks/
 
 # Rebuilding the grid takes hours and needs SME; the result is committed under data/grid/.
 grid: $(STAMP)

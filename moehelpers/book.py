@@ -23,7 +23,8 @@ from typing import Any
 from moehelpers.errors import RunnerError
 from moehelpers.paths import repo_root
 
-__all__ = ["build_book", "ensure_mathjax", "write_config", "write_status_page", "write_toc"]
+__all__ = ["build_book", "ensure_mathjax", "run_parts", "write_config", "write_status_page",
+           "write_toc"]
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,29 @@ def _prune_toc(node: Any, root: Path, missing: list[str]) -> Any:
     return node
 
 
+def run_parts(root: Path, skip: Iterable[str] = ("default",)) -> list[dict[str, Any]]:
+    """One toc part per run under ``runs/`` other than ``skip``: its executed notebooks."""
+    import json
+
+    parts = []
+    for folder in sorted(p for p in (root / "runs").glob("*") if p.is_dir()):
+        pages = sorted((folder / "notebooks").glob("*.ipynb"))
+        if folder.name in skip or not pages:
+            continue
+        noise = None
+        try:
+            noise = json.loads((folder / "run.json").read_text()).get("params", {}).get("noise")
+        except (OSError, ValueError, AttributeError):
+            pass
+        caption = f"Run {folder.name}" + ("" if noise is None else f" (noise {noise:g})")
+        parts.append({"caption": caption, "chapters": [
+            {"file": p.relative_to(root).with_suffix("").as_posix()} for p in pages]})
+    return parts
+
+
 def write_toc(root: Path) -> tuple[Path, list[str]]:
-    """Write ``_build/_toc.yml``: the committed ``_toc.yml`` less pages not produced.
+    """Write ``_build/_toc.yml``: the committed ``_toc.yml`` less pages not produced, plus
+    one part per extra run (inserted before the last part, the build status).
 
     A notebook that was not executed (e.g. a partial run) has no page yet; the book
     still builds and the missing pages are reported.
@@ -76,6 +98,11 @@ def write_toc(root: Path) -> tuple[Path, list[str]]:
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text())
+    listed = {c.get("file", "").split("/")[1] for p in toc.get("parts", [])
+              for c in p.get("chapters", []) if c.get("file", "").startswith("runs/")}
+    extra = run_parts(root, skip=listed)
+    if extra and toc.get("parts"):
+        toc["parts"][-1:-1] = extra
     missing: list[str] = []
     pruned = _prune_toc(toc, root, missing)
     out = root / "_build" / "_toc.yml"
@@ -195,6 +222,9 @@ def build_book(*, root: Path | None = None, strict: bool = False,
     _copy_static(root)
     config = write_config(root, local_mathjax=ensure_mathjax(root))
     write_status_page(root)
+    from moehelpers.hub import write_hub
+
+    write_hub(root)
     toc, missing = write_toc(root)
     for page in missing:
         log.warning("page %s is not built yet (run its notebook); left out of the book", page)

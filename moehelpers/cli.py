@@ -1,4 +1,4 @@
-"""Command line: ``python -m moehelpers {data,run,book,list}``.
+"""Command line: ``python -m moehelpers {data,run,book,check-html,list}``.
 
 Examples
 --------
@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from moehelpers.errors import MoEHelpersError
@@ -73,6 +74,29 @@ def _cmd_book(args: argparse.Namespace) -> int:
     return rc
 
 
+def _cmd_check_html(args: argparse.Namespace) -> int:
+    from moehelpers.htmlcheck import DEFAULT_PAGES, check_book, find_chromium
+    from moehelpers.paths import repo_root
+
+    if find_chromium() is None:
+        print("check-html: no Chromium on this machine (apt-get install chromium); skipped",
+              file=sys.stderr)
+        return 3
+    html = repo_root() / "_build" / "html"
+    shots = repo_root() / "_build" / "check-html"
+    checks = check_book(html, tuple(args.pages or DEFAULT_PAGES), shots)
+    bad = 0
+    for c in checks:
+        state = "ok  " if not c.problems else "FAIL"
+        print(f"{state} {Path(c.page).relative_to(html)}: {c.figures_drawn}/{c.figures} "
+              f"figures drawn, {c.math_typeset} math typeset ({c.math} math spans), "
+              f"{len(c.console_errors)} console errors; screenshot {c.screenshot}")
+        for problem in c.problems:
+            print(f"     {problem}")
+        bad += bool(c.problems)
+    return 1 if bad else 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from moehelpers.paths import runs_dir
 
@@ -107,6 +131,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-execute", action="store_true", help="only rebuild the HTML")
     b.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
     b.set_defaults(func=_cmd_book)
+
+    c = sub.add_parser("check-html", help="open the built book offline in headless Chromium")
+    c.add_argument("pages", nargs="*", help="pages under _build/html (default: hub + MVP-0)")
+    c.set_defaults(func=_cmd_check_html)
 
     ls = sub.add_parser("list", help="list runs and their status")
     ls.set_defaults(func=_cmd_list)

@@ -265,6 +265,8 @@ def execute_run(
     out_dir = runs_dir() / run / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = RunSummary(run=run, params={"noise": noise, **overrides})
+    kept = _kept_entries(runs_dir() / run / "run.json", {p.stem for p, _ in plan},
+                         summary.params)
     bar = tqdm(plan, desc=f"run {run}", unit="nb", disable=not progress)
     for path, nb_params in bar:
         bar.set_postfix_str(path.stem)
@@ -285,5 +287,23 @@ def execute_run(
         summary.notebooks.append(NotebookStatus(
             notebook=path.stem, status=status, seconds=time.perf_counter() - start,
             output=str(output.relative_to(runs_dir())), error=error))
-        _write_json_atomic(runs_dir() / run / "run.json", asdict(summary))
+        manifest = asdict(summary)
+        manifest["notebooks"] = sorted(kept + manifest["notebooks"], key=lambda n: n["notebook"])
+        _write_json_atomic(runs_dir() / run / "run.json", manifest)
     return summary
+
+
+def _kept_entries(manifest: Path, planned: set[str], params: Mapping[str, Any]) -> list[dict]:
+    """Entries of an earlier ``run.json`` to keep: notebooks not re-run, same parameters.
+
+    Re-running one notebook of a run must not erase the status of the others; when the
+    parameters changed the old entries describe another experiment and are dropped.
+    """
+    try:
+        old = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(old, dict) or old.get("params") != json.loads(json.dumps(params)):
+        return []
+    return [nb for nb in old.get("notebooks", [])
+            if isinstance(nb, dict) and nb.get("notebook") not in planned]

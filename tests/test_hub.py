@@ -1,0 +1,135 @@
+"""Hub pages generated from records: missing records, verdict-driven status, runs across."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from moehelpers import results
+from moehelpers.book import write_toc
+from moehelpers.hub import HUB_DIR, cross_run_table, write_hub
+from moehelpers.hub_state import hypothesis_status, load_state
+from moehelpers.registry import HYPOTHESES, verdict_matches
+
+H23 = next(h for h in HYPOTHESES if h.id == "H2.3")
+
+
+def _rec(runs: Path, run: str, mvp_id: str, metrics: dict, verdicts: list | None = None,
+         params: dict | None = None, tables: dict | None = None) -> Path:
+    return results.record(mvp_id, run=run, params={"seed": 1, **(params or {})},
+                          dataset={"generator": {"test": 1}}, metrics=metrics,
+                          verdicts=verdicts or [], tables=tables, runs_dir=runs)
+
+
+def _mvp0(runs: Path, run: str, noise: float, r2: float, n_train: int = 100) -> None:
+    _rec(runs, run, "MVP-0", {"noise_levels": [noise], "r2": [r2], "r2_lo": [r2 - 0.02],
+                              "r2_hi": [r2 + 0.02]},
+         [results.verdict("monotone", 1.0, 1.0)], {"noise_levels": [noise], "n_train": n_train})
+
+
+def _fragments(root: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in write_hub(root)}
+
+
+def test_no_records_at_all_gives_not_run_rows(tmp_path: Path) -> None:
+    pages = _fragments(tmp_path)
+    assert (tmp_path / HUB_DIR / "tracker.md").is_file()
+    assert pages["hypotheses.md"].count("not run yet") == len(HYPOTHESES)
+    assert "| MVP-0 | Global Ridge baseline | Phase 0 | no notebook yet |" in pages["tracker.md"]
+    assert "*not run yet*" in pages["questions.md"] and "*not run yet*" in pages["matrix.md"]
+    assert "No run has been executed yet" in pages["runs.md"]
+    assert "neither branch can be marked" in pages["decision.md"]
+
+
+def test_partial_and_broken_records_never_crash(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _mvp0(runs, "default", 0.2, 0.7)
+    _rec(runs, "default", "MVP-1.1", {"delta_r2": 0.05})  # lacks most fields
+    (runs / "default" / "records" / "MVP-2.0.json").write_text("{not json")
+    pages = _fragments(tmp_path)
+    q1 = next(line for line in pages["questions.md"].splitlines() if line.startswith("| Q1 |"))
+    assert "lacks a field" in q1 and "delta_lo" in q1
+    assert "MVP-2.0.json" in pages["runs.md"]  # the unreadable record is listed
+    assert "| MVP-2.0 | Experts per noise level | Phase 2 | no notebook yet |" in (
+        pages["tracker.md"])
+    assert "0.700 [0.680, 0.720]" in pages["matrix.md"]
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ((0.9, 0.05), "supported"), ((0.5, 0.01), "not supported"), ((0.9, 0.01), "partly supported"),
+])
+def test_hypothesis_status_follows_the_verdicts(tmp_path: Path, values: tuple,
+                                                expected: str) -> None:
+    runs = tmp_path / "runs"
+    share, delta = values
+    _rec(runs, "default", "MVP-3.2", {"x": 1.0},
+         [results.verdict("H2.3", share, 0.8), results.verdict("Q8", delta, 0.04),
+          results.verdict("unrelated", 0.0, 1.0)])
+    state = load_state(tmp_path)
+    assert hypothesis_status(H23, state.records)[0] == expected
+    assert f"{expected} (" in _fragments(tmp_path)["hypotheses.md"]
+
+
+def test_flipping_one_verdict_flips_the_page(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _rec(runs, "default", "MVP-3.2", {"x": 1.0}, [results.verdict("H2.3", 0.9, 0.8)])
+    assert "| H2.3 |" in _fragments(tmp_path)["hypotheses.md"]
+    assert "✅ supported" in _fragments(tmp_path)["hypotheses.md"]
+    _rec(runs, "default", "MVP-3.2", {"x": 1.0}, [results.verdict("H2.3", 0.7, 0.8)])
+    page = _fragments(tmp_path)["hypotheses.md"]
+    line = next(x for x in page.splitlines() if x.startswith("| H2.3 |"))
+    assert "❌ not supported (0 of 1 rules hold)" in line
+
+
+def test_cross_run_table_and_figure_cover_two_runs(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _mvp0(runs, "default", 0.2, 0.70)
+    _mvp0(runs, "n035", 0.35, 0.55, n_train=4000)
+    (runs / "n035" / "run.json").write_text(json.dumps({"run": "n035",
+                                                        "params": {"noise": 0.35}}))
+    long = cross_run_table(load_state(tmp_path))
+    assert sorted(long["run"]) == ["default", "n035"]
+    assert long.set_index("run").loc["n035", "r2"] == pytest.approx(0.55)
+    assert long.set_index("run").loc["n035", "n_train"] == 4000
+    page = _fragments(tmp_path)["runs.md"]
+    assert "0.20 · default" in page and "0.35 · n035" in page
+    assert "| `n035` | 0.35 |" in page
+    assert "plotly-graph-div" in page and "```{raw} html" in page
+
+
+def test_unregistered_experiment_joins_through_its_headline_table(tmp_path: Path) -> None:
+    head = pd.DataFrame({"model": ["combined gate"], "noise_level": [0.2], "r2": [0.81]})
+    _rec(tmp_path / "runs", "default", "BEYOND-1", {"x": 1.0},
+         [results.verdict("gain", 0.1, 0.03)], tables={"headline": head})
+    pages = _fragments(tmp_path)
+    assert "| BEYOND-1 |" in pages["tracker.md"] and "best R² 0.810" in pages["tracker.md"]
+    assert "combined gate" in pages["matrix.md"]
+    assert "BEYOND-1" in pages["phases.md"]  # the "Beyond" phase row
+
+
+def test_verdict_names_match_their_hypothesis() -> None:
+    assert verdict_matches("H1.2", "H1.2_ci") and verdict_matches("H-A", "H-A1")
+    assert verdict_matches("H-A", "H-A2_ci") and not verdict_matches("H1.2", "H1.21")
+    assert not verdict_matches("H-A", "H-B") and not verdict_matches("H1.2", "H1.3")
+
+
+def test_toc_gets_one_part_per_extra_run(tmp_path: Path) -> None:
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
+    (tmp_path / "book" / "status.md").write_text("# Status\n")
+    toc = {"format": "jb-book", "root": "book/intro", "parts": [
+        {"caption": "A", "chapters": [{"file": "runs/default/notebooks/01_x"}]},
+        {"caption": "About", "chapters": [{"file": "book/status"}]}]}
+    (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc))
+    for run in ("default", "n035"):
+        nb = tmp_path / "runs" / run / "notebooks"
+        nb.mkdir(parents=True)
+        (nb / "01_x.ipynb").write_text("{}")
+    (tmp_path / "runs" / "n035" / "run.json").write_text(json.dumps({"params": {"noise": 0.35}}))
+    built = yaml.safe_load(write_toc(tmp_path)[0].read_text())
+    assert [p["caption"] for p in built["parts"]] == ["A", "Run n035 (noise 0.35)", "About"]
+    assert built["parts"][1]["chapters"] == [{"file": "runs/n035/notebooks/01_x"}]
