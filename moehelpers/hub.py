@@ -103,8 +103,8 @@ def phases_md(state: HubState) -> str:
         if not ids:
             continue
         done = sum(i in state.records for i in ids)
-        status = ("✅ done" if done == len(ids) else "⏳ not run yet" if done == 0
-                  else f"🔄 {done} of {len(ids)} run")
+        status = ("✓ done" if done == len(ids) else "not run yet" if done == 0
+                  else f"{done} of {len(ids)} run")
         rows.append([phase, purpose, ", ".join(_link(state, i) for i in ids), status])
     return _table(["phase", "purpose", "experiments", "status"], rows)
 
@@ -157,7 +157,7 @@ def verification_md(state: HubState) -> str:
     for h in HYPOTHESES:
         ev = evidence(h, state.records)
         if not ev:
-            rows.append([h.id, ", ".join(h.mvps), "—", "", "", "⏳ not run yet"])
+            rows.append([h.id, ", ".join(h.mvps), "—", "", "", "not run yet"])
         for e in ev:
             outcome = {True: "holds", False: "fails", None: "not evaluable"}[e["passed"]]
             rows.append([h.id, _link(state, e["mvp_id"]), e["rule"], fmt(e["value"], 4),
@@ -199,19 +199,35 @@ def summary_md(state: HubState) -> str:
 
 
 # ------------------------------------------------------------------------ across runs
+#: Models drawn from the start in the R²-vs-noise figure (the others: click the legend).
+#: Models of experiments without an entry here (new notebooks) are drawn too.
+MAIN_MODELS = {"MVP-0": ("global Ridge",), "MVP-1.0": ("piecewise Ridge",),
+               "MVP-2.0": ("expert per noise level", "mixed-noise Ridge"),
+               "MVP-3.2": ("conditional Ridge, order 1, true",)}
+_KNOWN = {"MVP-1.1", "MVP-3.0", "MVP-3.1", "MVP-4.0"}
+
+
+def main_model(mvp_id: str, model: str) -> bool:
+    """True when the figure draws this model without a click."""
+    if mvp_id in MAIN_MODELS:
+        return model.startswith(MAIN_MODELS[mvp_id])
+    return mvp_id not in _KNOWN
+
+
 def cross_run_table(state: HubState) -> pd.DataFrame:
     """Long table of every headline model in every run (``run, label, noise_level, r2…``)."""
     frames = []
     for name, rs in state.runs.items():
-        for _i, rec in rs.records.items():
+        for mvp_id, rec in rs.records.items():
             df = headline(rec)
             if len(df):
                 df.insert(0, "run", name)
                 df["label"] = df["mvp_id"] + " · " + df["model"]
                 df["n_train"] = rec["params"].get("n_train", np.nan)
+                df["main"] = [main_model(mvp_id, m) for m in df["model"]]
                 frames.append(df)
     cols = ["run", "mvp_id", "model", "label", "noise_level", "subset", "r2", "r2_lo", "r2_hi",
-            "original", "n_train"]
+            "original", "n_train", "main"]
     if not frames:
         return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)[cols]
@@ -232,10 +248,13 @@ def runs_md(state: HubState) -> str:
                    "failed notebooks", "unreadable records"], rows)]
     long = cross_run_table(state)
     if len(long):
-        shown = long.assign(col=long["noise_level"].map(lambda x: fmt(x, 2)) + " · "
-                            + long["run"])
+        shown = long.sort_values(["run", "noise_level"], kind="stable")
+        shown = shown.assign(col=shown["noise_level"].map(lambda x: fmt(x, 2)) + " · "
+                             + shown["run"])
         wide = shown.pivot_table(index=["mvp_id", "model"], columns="col", values="r2",
                                  aggfunc="first", sort=False)
+        wide = wide[list(dict.fromkeys(shown["col"]))]
+        wide = wide.loc[list(dict.fromkeys(zip(long["mvp_id"], long["model"], strict=True)))]
         rows = [[*idx, *(fmt(v) for v in r)] for idx, r in zip(wide.index, wide.to_numpy(),
                                                                 strict=True)]
         out.append("**Test R² of every headline model, by noise level · run**\n")

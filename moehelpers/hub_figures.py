@@ -18,7 +18,8 @@ STATUS_COLORS = {
     "all rules hold": "#c8e6c9", "some rules fail": "#ffe0b2", "no rule holds": "#ffcdd2",
     "notebook failed": "#ef9a9a", "not run yet": "#eeeeee", "no notebook yet": "#ffffff",
 }
-_BOX_W, _BOX_H, _GAP_X, _GAP_Y, _PAD = 170, 46, 22, 34, 16
+_BOX_W, _BOX_H, _GAP_X, _GAP_Y, _PAD = 190, 46, 22, 34, 16
+_LEGEND_COLS = 3
 
 
 def _depth(ids: Sequence[str]) -> dict[str, int]:
@@ -54,9 +55,17 @@ def dependency_svg(status: Mapping[str, str], links: Mapping[str, str], page: st
         rows[max(rows) + 1] = extra
     ncol = max(len(r) for r in rows.values())
     width = 2 * _PAD + ncol * _BOX_W + (ncol - 1) * _GAP_X
-    height = 2 * _PAD + len(rows) * (_BOX_H + _GAP_Y) + 40
+    n_legend = -(-len(STATUS_COLORS) // _LEGEND_COLS)
+    height = 2 * _PAD + len(rows) * (_BOX_H + _GAP_Y) + 22 * n_legend
     pos: dict[str, tuple[float, float]] = {}
     for level, ids in sorted(rows.items()):
+        # order a row by the mean position of its parents (fewer crossing arrows)
+        def centre(i: str) -> float:
+            entry = mvp(i)
+            xs = [pos[p][0] for p in (entry.depends if entry else ()) if p in pos]
+            return sum(xs) / len(xs) if xs else 0.0
+
+        ids.sort(key=centre)
         offset = (width - len(ids) * _BOX_W - (len(ids) - 1) * _GAP_X) / 2
         for k, i in enumerate(ids):
             pos[i] = (offset + k * (_BOX_W + _GAP_X), _PAD + level * (_BOX_H + _GAP_Y))
@@ -85,17 +94,18 @@ def dependency_svg(status: Mapping[str, str], links: Mapping[str, str], page: st
                f'fill="{fill}" stroke="#333"/><text x="{x + _BOX_W / 2:.0f}" y="{y + 19:.0f}" '
                f'text-anchor="middle" font-size="14" font-weight="bold">{html.escape(i)}</text>'
                f'<text x="{x + _BOX_W / 2:.0f}" y="{y + 36:.0f}" text-anchor="middle" '
-               f'font-size="11.5">{title[:28]}</text>')
+               f'font-size="11.5">{title if len(title) <= 30 else title[:29] + "…"}</text>')
         if links.get(i):
             href = posixpath.relpath(links[i], page_dir or ".") + ".html"
             box = f'<a href="{html.escape(href)}"><title>{html.escape(i)}</title>{box}</a>'
         parts.append(box)
-    lx, ly = _PAD, height - 26
-    for label, color in STATUS_COLORS.items():
-        parts.append(f'<rect x="{lx}" y="{ly}" width="14" height="14" fill="{color}" '
-                     f'stroke="#333"/><text x="{lx + 19}" y="{ly + 12}" font-size="12">'
+    col_w = (width - 2 * _PAD) / _LEGEND_COLS
+    for k, (label, color) in enumerate(STATUS_COLORS.items()):
+        lx = _PAD + (k % _LEGEND_COLS) * col_w
+        ly = height - _PAD - 22 * (n_legend - k // _LEGEND_COLS) + 8
+        parts.append(f'<rect x="{lx:.0f}" y="{ly}" width="14" height="14" fill="{color}" '
+                     f'stroke="#333"/><text x="{lx + 19:.0f}" y="{ly + 12}" font-size="12">'
                      f'{html.escape(label)}</text>')
-        lx += 40 + 7 * len(label)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -103,8 +113,10 @@ def dependency_svg(status: Mapping[str, str], links: Mapping[str, str], page: st
 def r2_vs_noise_html(points: pd.DataFrame, original: Mapping[float, float]) -> str:
     """Plotly figure (HTML fragment, plotly.js served by the book): R² vs noise per model.
 
-    ``points`` has columns ``label, run, noise_level, r2, r2_lo, r2_hi, n_train`` (one row per
-    model, run and noise level); ``original`` is the original study's global Ridge R² by noise.
+    ``points`` has columns ``label, run, noise_level, r2, r2_lo, r2_hi, n_train`` and
+    optionally ``main`` (one row per model, run and noise level); one line per model and run
+    (the first run solid, others dotted); models with ``main`` False start hidden (click the
+    legend). ``original`` is the original study's global Ridge R² by noise.
     """
     import plotly.graph_objects as go
     import plotly.io as pio
@@ -112,24 +124,39 @@ def r2_vs_noise_html(points: pd.DataFrame, original: Mapping[float, float]) -> s
     from moehelpers.plots import COLORS
 
     fig = go.Figure()
-    for k, (label, df) in enumerate(points.groupby("label", sort=False)):
-        df = df.sort_values("noise_level")
-        err = (df["r2_hi"] - df["r2"]).fillna(0), (df["r2"] - df["r2_lo"]).fillna(0)
-        fig.add_trace(go.Scatter(
-            x=df["noise_level"], y=df["r2"], mode="lines+markers", name=label,
-            line={"color": COLORS[k % len(COLORS)]},
-            error_y={"type": "data", "array": err[0], "arrayminus": err[1], "visible": True},
-            customdata=df[["run", "n_train"]].astype(str).to_numpy(),
-            hovertemplate="noise %{x}<br>R² %{y:.3f}<br>run %{customdata[0]}, "
-                          "n_train %{customdata[1]}<extra>" + html.escape(label) + "</extra>"))
+    symbols = ["circle", "diamond", "square", "triangle-up", "x", "star"]
+    runs = list(dict.fromkeys(points["run"]))
+    groups = list(points.groupby("label", sort=False))
+    is_main = [bool(g["main"].any()) if "main" in g else True for _, g in groups]
+    order = sorted(range(len(groups)), key=lambda i: not is_main[i])  # main models first
+    for k, idx in enumerate(order):  # distinct colours for the models drawn at first
+        (label, by_label), main = groups[idx], is_main[idx]
+        for run, df in by_label.groupby("run", sort=False):
+            df = df.sort_values("noise_level")
+            err = (df["r2_hi"] - df["r2"]).fillna(0), (df["r2"] - df["r2_lo"]).fillna(0)
+            first = runs.index(run) == 0
+            fig.add_trace(go.Scatter(
+                x=df["noise_level"], y=df["r2"], mode="lines+markers",
+                name=label if first else f"{label} ({run})", legendgroup=label,
+                visible=True if main else "legendonly",
+                line={"color": COLORS[k % len(COLORS)], "dash": "solid" if first else "dot"},
+                marker={"symbol": symbols[runs.index(run) % len(symbols)], "size": 8},
+                error_y={"type": "data", "array": err[0], "arrayminus": err[1],
+                         "visible": True},
+                customdata=df[["run", "n_train"]].astype(str).to_numpy(),
+                hovertemplate="noise %{x}<br>R² %{y:.3f}<br>run %{customdata[0]}, "
+                              "n_train %{customdata[1]}<extra>" + html.escape(label)
+                              + "</extra>"))
     if original:
         xs = sorted(original)
         fig.add_trace(go.Scatter(x=xs, y=[original[x] for x in xs], mode="lines+markers",
                                  name="global Ridge, original study (BOSZ)",
                                  line={"color": "#999999", "dash": "dash"}))
-    fig.update_layout(template="plotly_white", height=480, margin={"l": 60, "r": 20, "t": 30},
+    fig.update_layout(template="plotly_white", height=760,
+                      margin={"l": 60, "r": 20, "t": 30, "b": 20},
                       xaxis_title="noise level (σ multiplier)", yaxis_title="test R² of log g",
-                      legend={"orientation": "h", "y": -0.2},
+                      legend={"orientation": "h", "y": -0.12, "yanchor": "top",
+                              "font": {"size": 10}},
                       yaxis={"range": [max(-0.2, float(points["r2"].min()) - 0.05)
                                        if len(points) else 0, 1.02]})
     return pio.to_html(fig, include_plotlyjs=False, include_mathjax=False, full_html=False,

@@ -121,7 +121,8 @@ def load_state(root: Path, runs_dir: Path | None = None,
 # ---------------------------------------------------------------- hypothesis status
 SUPPORTED, REJECTED, PARTLY, NOT_EVALUABLE, NOT_RUN = (
     "supported", "not supported", "partly supported", "not evaluable", "not run yet")
-ICONS = {SUPPORTED: "✅", REJECTED: "❌", PARTLY: "⚠️", NOT_EVALUABLE: "❔", NOT_RUN: "⏳"}
+# plain symbols: DejaVu and most system fonts have them, emoji fonts are not everywhere
+ICONS = {SUPPORTED: "✓", REJECTED: "✗", PARTLY: "⚠", NOT_EVALUABLE: "?", NOT_RUN: "·"}
 
 
 def evidence(h: Hypothesis, records: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

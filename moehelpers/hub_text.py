@@ -45,7 +45,7 @@ def _passed(rec: Mapping[str, Any] | None, name: str) -> bool | None:
 
 
 def _mark(value: bool | None) -> str:
-    return {True: "✅ yes", False: "❌ no", None: "⏳ n/a"}[value]
+    return {True: "✓ yes", False: "✗ no", None: "n/a"}[value]
 
 
 def _answer(fn: Callable[..., str], recs: Records, *ids: str) -> str:
@@ -188,7 +188,7 @@ def insights_md(recs: Records) -> str:
     rows = []
     for i, text, src, mvp_id, numbers, holds, orig in INSIGHTS:
         rec = recs.get(mvp_id)
-        verdict = "⏳ not run yet" if rec is None else _mark(holds(rec))
+        verdict = "not run yet" if rec is None else _mark(holds(rec))
         rows.append([i, text, src, _answer(numbers, recs, mvp_id), verdict, orig])
     return _table(["#", "insight (document)", "source", "this book", "holds here?", REF], rows)
 
@@ -221,7 +221,7 @@ def principles_md(recs: Records) -> str:
     rows = []
     for text, mvp_id, ev, holds in PRINCIPLES:
         rec = recs.get(mvp_id)
-        verdict = "⏳ not run yet" if rec is None else _mark(_try(holds, rec))
+        verdict = "not run yet" if rec is None else _mark(_try(holds, rec))
         rows.append([text, mvp_id, _answer(ev, recs, mvp_id), verdict])
     return _table(["principle", "source", "evidence (this book)", "supported here?"], rows)
 
@@ -257,6 +257,6 @@ def decision_md(recs: Records) -> str:
          _passed(recs.get("MVP-4.0"), "gate_close_pseudo")),
     ]
     out.append(_table(["result (document §5.4)", "next action", "our results"],
-                      [[c, a, {True: "✅ **taken**", False: "not taken",
-                               None: "⏳ not run yet"}[p]] for c, a, p in points]))
+                      [[c, a, {True: "✓ **taken**", False: "not taken",
+                               None: "not run yet"}[p]] for c, a, p in points]))
     return "\n".join(out)

@@ -1,8 +1,9 @@
 """A small Sphinx extension the book loads (``sphinx.extra_extensions`` in ``_config.yml``).
 
-``sphinx_thebe`` registers its inline configuration script on every read pass, so a page
-can carry ``const THEBE_JS_URL = …`` twice and the browser reports *Identifier
-'THEBE_JS_URL' has already been declared*. Duplicate script entries are dropped per page.
+Inline scripts (sphinx_thebe's ``const THEBE_JS_URL = …``, sphinx_togglebutton's selector)
+reach the page twice — once registered with filename ``None``, once with ``""`` — and the
+browser reports *Identifier 'THEBE_JS_URL' has already been declared*. Duplicate script
+entries are dropped per page.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[st
         return
     seen: set[tuple[str, str]] = set()
     unique = []
-    for js in scripts:
-        key = (str(js), str(getattr(js, "attributes", {}).get("body", "")))
+    for js in scripts:  # the same inline script is registered once with filename None, once ""
+        attrs = getattr(js, "attributes", {}) or {}
+        key = (str(getattr(js, "filename", js) or ""), repr(sorted(attrs.items())))
         if key not in seen:
             seen.add(key)
             unique.append(js)
-    context["script_files"] = unique
+    scripts[:] = unique
 
 
 def setup(app: Any) -> dict[str, Any]:
     """Register the page hook."""
-    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    # early: html-page-context stops at the first handler that returns a template name
+    app.connect("html-page-context", _dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

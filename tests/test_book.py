@@ -57,3 +57,18 @@ def test_config_points_mathjax_at_the_local_copy_only_when_present(tmp_path: Pat
     assert local["sphinx"]["config"]["mathjax_path"] == "mathjax/es5/tex-chtml.js"
     cdn = yaml.safe_load(write_config(root, local_mathjax=False).read_text())
     assert "mathjax_path" not in cdn["sphinx"]["config"]
+
+
+def test_duplicate_scripts_are_dropped_once_per_page() -> None:
+    from sphinx.builders.html._assets import _JavaScript
+
+    from moehelpers.sphinx_ext import _dedupe_scripts
+
+    body = 'const THEBE_JS_URL = "x"'
+    scripts = [_JavaScript("a.js", priority=500), _JavaScript("", priority=500, body=body),
+               _JavaScript(None, priority=500, body=body), _JavaScript("a.js", priority=800),
+               _JavaScript("", priority=500, body="other")]
+    context = {"script_files": scripts}
+    _dedupe_scripts(None, "p", "page.html", context, None)
+    assert [(js.filename, js.attributes.get("body")) for js in context["script_files"]] == [
+        ("a.js", None), ("", body), ("", "other")]

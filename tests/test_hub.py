@@ -78,11 +78,11 @@ def test_flipping_one_verdict_flips_the_page(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     _rec(runs, "default", "MVP-3.2", {"x": 1.0}, [results.verdict("H2.3", 0.9, 0.8)])
     assert "| H2.3 |" in _fragments(tmp_path)["hypotheses.md"]
-    assert "✅ supported" in _fragments(tmp_path)["hypotheses.md"]
+    assert "✓ supported" in _fragments(tmp_path)["hypotheses.md"]
     _rec(runs, "default", "MVP-3.2", {"x": 1.0}, [results.verdict("H2.3", 0.7, 0.8)])
     page = _fragments(tmp_path)["hypotheses.md"]
     line = next(x for x in page.splitlines() if x.startswith("| H2.3 |"))
-    assert "❌ not supported (0 of 1 rules hold)" in line
+    assert "✗ not supported (0 of 1 rules hold)" in line
 
 
 def test_cross_run_table_and_figure_cover_two_runs(tmp_path: Path) -> None:
