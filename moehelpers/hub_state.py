@@ -74,8 +74,9 @@ def _load_run(folder: Path, root: Path) -> RunState:
         try:
             run = json.loads(manifest.read_text())
             state.params = dict(run.get("params") or {})
-            state.failed = {nb["notebook"]: (nb.get("error") or "failed").splitlines()[0][:160]
-                            for nb in run.get("notebooks", []) if nb.get("status") == "failed"}
+            state.failed = {nb["notebook"]: (nb.get("error") or "interrupted").splitlines()[0][:160]
+                            for nb in run.get("notebooks", [])
+                            if nb.get("status") in ("failed", "running")}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             state.bad_records["run.json"] = f"unreadable manifest ({exc})"
     for path in sorted((folder / "records").glob("*.json")):
