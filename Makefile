@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-RUN ?= default
+RUN ?=
 NOISE ?=
 NOTEBOOKS ?=
 
@@ -14,7 +14,8 @@ help:
 	@echo "make book      build the HTML book on the embedded data (runs every notebook)"
 	@echo "make test      lint + unit tests + small notebook runs"
 	@echo "make data      write data/default/{train,val,test}/dataset.h5 from the committed grid"
-	@echo "make run RUN=name NOISE=0.35   execute the notebooks at new parameters into runs/<name>"
+	@echo "make run NOISE=0.35 [RUN=name] execute the notebooks at new parameters into runs/<name>"
+	@echo "                (RUN defaults to noise0.35; without NOISE to default)"
 	@echo "make book-html rebuild the HTML from the runs present (no notebook executed)"
 	@echo "make check-html open the built book offline in headless Chromium (plots, math, console)"
 	@echo "make lab       open JupyterLab on the notebooks"
@@ -43,7 +44,7 @@ data: $(STAMP)
 	$(PY) -m moehelpers data
 
 book: $(STAMP)
-	$(PY) -m moehelpers book --run $(RUN)
+	$(PY) -m moehelpers book --run $(or $(RUN),default)
 
 book-html: $(STAMP)
 	$(PY) -m moehelpers book --no-execute
@@ -52,7 +53,7 @@ check-html: $(STAMP)
 	$(PY) -m moehelpers check-html
 
 run: $(STAMP)
-	$(PY) -m moehelpers run --name $(RUN) $(if $(NOISE),--noise $(NOISE)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
+	$(PY) -m moehelpers run $(if $(RUN),--name $(RUN)) $(if $(NOISE),--noise $(NOISE)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
 # JUPYTER_PATH first: the venv's "python3" kernel (the one papermill uses) wins over any
 # user-level kernel of the same name.

@@ -11,7 +11,9 @@ Ridge engine), :mod:`~moehelpers.gating` (bin schemes), :mod:`~moehelpers.moe`,
 coefficient importance), :mod:`~moehelpers.metrics`,
 :mod:`~moehelpers.results` (result records), :mod:`~moehelpers.report` and
 :mod:`~moehelpers.plots` (what a page shows), :mod:`~moehelpers.runner` and
-:mod:`~moehelpers.book` (papermill runs and the HTML book).
+:mod:`~moehelpers.book` (papermill runs and the HTML book), :mod:`~moehelpers.registry` and
+:mod:`~moehelpers.hub` (the framework document's §1–§6 generated from records),
+:mod:`~moehelpers.htmlcheck` (the offline browser check of the built book).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 
 from moehelpers.errors import MoEHelpersError
 
-__all__ = ["main", "parse_param"]
+__all__ = ["main", "parse_param", "run_name"]
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -38,6 +38,16 @@ def parse_param(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def run_name(name: str | None, noise: float | None) -> str:
+    """The run's folder name: ``name``, else ``noise<level>`` for ``--noise``, else ``default``.
+
+    So ``run --noise 0.35`` never overwrites the default run by accident.
+    """
+    if name:
+        return name
+    return "default" if noise is None else f"noise{noise:g}"
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from moehelpers.sampler import default_dataset
 
@@ -51,7 +61,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from moehelpers.runner import execute_run
 
     params = dict(parse_param(p) for p in args.param)
-    summary = execute_run(args.name, notebooks=args.notebooks, noise=args.noise, params=params)
+    summary = execute_run(run_name(args.name, args.noise), notebooks=args.notebooks,
+                          noise=args.noise, params=params)
     print(summary.to_text())
     return 0 if summary.ok else 1
 
@@ -118,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_data)
 
     r = sub.add_parser("run", help="execute notebooks for a named run")
-    r.add_argument("--name", default="default", help="run name (folder under runs/)")
+    r.add_argument("--name", default=None,
+                   help="run name, folder under runs/ (default: noise<level> with --noise, "
+                        "else 'default')")
     r.add_argument("--noise", type=float, default=None, help="noise level for this run")
     r.add_argument("--notebooks", nargs="+", default=None, help="notebook stems or numbers")
     r.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",

@@ -32,9 +32,9 @@ _CONSOLE_RE = re.compile(r"CONSOLE[:(]\d+\)?\] \"(?P<msg>.*?)\", source: (?P<src
 _EXTERNAL_RE = re.compile(r"<(?:script|link)\b[^>]*(?:src|href)=\"((?:https?:)?//[^\"]+)\"[^>]*>")
 _ERROR_WORDS = ("Uncaught", "Failed to load", "net::ERR", "is not defined", "TypeError",
                 "ReferenceError", "SyntaxError")
-DEFAULT_PAGES = ("index.html", "book/hub/goals.html", "book/hub/roadmap.html",
-                 "book/hub/analysis.html", "book/hub/runs.html",
-                 "runs/default/notebooks/01_mvp0_global_ridge.html")
+DEFAULT_PAGES = ("book/intro.html", *(f"book/hub/{p}.html" for p in (
+    "goals", "roadmap", "tracker", "analysis", "conclusions", "appendix", "runs")),
+    "runs/default/notebooks/01_mvp0_global_ridge.html")
 
 
 def find_chromium() -> str | None:

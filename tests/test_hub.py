@@ -133,3 +133,11 @@ def test_toc_gets_one_part_per_extra_run(tmp_path: Path) -> None:
     built = yaml.safe_load(write_toc(tmp_path)[0].read_text())
     assert [p["caption"] for p in built["parts"]] == ["A", "Run n035 (noise 0.35)", "About"]
     assert built["parts"][1]["chapters"] == [{"file": "runs/n035/notebooks/01_x"}]
+
+
+def test_noise_runs_get_their_own_name_by_default() -> None:
+    from moehelpers.cli import run_name
+
+    assert run_name(None, None) == "default"
+    assert run_name(None, 0.35) == "noise0.35"
+    assert run_name("mine", 0.35) == "mine"
