@@ -139,3 +139,20 @@ def test_book_builds_with_interactive_figures(executed: dict, tmp_path: Path) ->
     assert "injected-parameters" not in html and "Parameters" not in html
     toc = json.dumps(str((root / "_build" / "_toc.yml").read_text()))
     assert "01_mvp0_global_ridge" in toc
+
+
+def test_hub_reads_every_record_the_notebooks_write(executed: dict, tmp_path: Path) -> None:
+    """The hub's extractors match the records' real schema (no 'lacks a field' anywhere)."""
+    from moehelpers.hub import write_hub
+
+    pages = {p.name: p.read_text() for p in write_hub(tmp_path, runs_dir=executed["runs"])}
+    assert "Single-run tables describe run `tiny`" in pages["primary.md"]
+    broken = {name: text.count("lacks a field") for name, text in pages.items()
+              if "lacks a field" in text}
+    assert not broken, broken
+    rec_ids = {p.stem for p in (executed["runs"] / "tiny" / "records").glob("*.json")}
+    tracker = pages["tracker.md"]
+    for mvp_id in sorted(rec_ids - {"DATA"}):
+        row = next(line for line in tracker.splitlines() if line.startswith(f"| {mvp_id} |"))
+        assert "rules hold" in row, row
+    assert "*not run yet*" not in pages["questions.md"].split("| Q9 |")[0]
