@@ -38,6 +38,9 @@ TINY: dict[str, dict] = {
     "08_mvp4_logg_gates": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                            "gate_components": 5, "gate_pca_rows": 200},
     "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
+    "14_mvp7_noise_conditioning": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50,
+                                   "estimator_rows": 200, "noise_orders": [1]},
+    "18_beyond_snr_estimation": {"expert_noise_levels": [0.0, 0.5, 1.0]},
 }
 
 
