@@ -21,8 +21,8 @@ import numpy as np
 
 __all__ = [
     "COLORS",
-    "curves_with_bands",
     "BookRenderer",
+    "curves_with_bands",
     "heatmap",
     "plotly_js_path",
     "pred_vs_true",
