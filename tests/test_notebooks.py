@@ -40,6 +40,8 @@ TINY: dict[str, dict] = {
     "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
     "12_mvp7_gate_noise": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                            "gate_sigmas": [0.0, 0.2, 1.0], "gate_repeats": 3},
+    "13_mvp7_conditional_pp": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                               "pixel_bin": 16},
 }
 
 

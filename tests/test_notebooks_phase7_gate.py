@@ -43,3 +43,28 @@ def test_mvp7_1_record(executed: dict) -> None:
     assert v["H-A1_hard_collapses"]["threshold"] == p["collapse_below"]
     assert rec["notes"]  # the decision in words
     assert 0 < m["sigma_real"] < 2 and np.isfinite(m["real_retention_cond"])
+
+
+def test_mvp7_2_record(executed: dict) -> None:
+    rec = results.load_record("tiny", "MVP-7.2", runs_dir=executed["runs"])
+    m, p = rec["metrics"], rec["params"]
+    assert p["pixel_bin"] == 16 and p["share_threshold"] == 0.9 and p["teff_threshold"] == 0.01
+    assert p["pp_steps"] == ["m", "m, t", "m, t, m*t", "m, t, m*t, m^2, t^2"]
+    assert m["n_gram_passes"] == 15  # distinct monomials m^i t^j of the last step
+    steps = results.table(rec, "steps")
+    assert steps["K"].tolist() == [1, 2, 3, 5] and steps["step"].tolist() == [0, 1, 2, 3]
+    assert np.allclose(steps["delta_r2"], steps["r2"] - m["r2_global"])
+    gain_moe = m["r2_moe"] - m["r2_global"]
+    assert math.isclose(m["delta_moe"], gain_moe, rel_tol=1e-9)
+    assert np.allclose(steps["share_moe_gain"], steps["delta_r2"] / gain_moe)
+    assert np.allclose(steps["minus_moe"], steps["r2"] - m["r2_moe"])
+    assert np.allclose(steps["step_gain"].iloc[1:], np.diff(steps["r2"]))
+    assert m["best_step"] == int(np.argmax(steps["r2_val"]))  # chosen on validation
+    assert math.isclose(m["teff_gain"], steps["r2"].iloc[2] - steps["r2"].iloc[0])
+    assert m["teff_gain_lo"] <= m["teff_gain"] <= m["teff_gain_hi"]
+    assert set(steps["alpha"]) <= set(p["alphas"])
+    v = rec["verdicts"]
+    assert v["MVP-7.2_share"]["value"] == m["share_moe_gain"][m["best_step"]]
+    assert v["stop_loss_teff"]["value"] == m["teff_gain"]
+    assert v["MVP-7.2_coverage"]["passed"] is True
+    assert len(results.table(rec, "deploy")) == 3
