@@ -74,6 +74,12 @@ def modulated_stats(X: Any, y: Any, V: np.ndarray, monomials: Sequence[Monomial]
     Returns
     -------
     dict monomial → RidgeStats, all with the same ``shift`` (``cache`` entries included).
+
+    Notes
+    -----
+    Statistics of disjoint row blocks add (``{k: a[k] + b[k] for k in a}``), so data that
+    arrive in pieces (shards, or one noisy copy per noise level pooled into one model) are
+    accumulated block by block with one :class:`ModulatorScaling` fitted on all of them.
     """
     X, y, _ = check_xy(X, y, None)
     V = np.asarray(V, dtype=np.float64)
