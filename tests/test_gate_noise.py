@@ -87,3 +87,18 @@ def test_bad_inputs_are_refused() -> None:
         gate_noise_curve(y, {"bad": lambda v: v[:3]}, m, [0.1], pred_global=g, n_boot=10)
     with pytest.raises(InvalidParameterError, match="n_repeats"):
         gate_noise_curve(y, models, m, [0.1], pred_global=g, n_repeats=0)
+
+
+def test_band_figure_has_a_band_and_a_line_per_model() -> None:
+    import pandas as pd
+
+    from moehelpers.plots import curves_with_bands
+
+    df = pd.DataFrame({"model": ["a", "a", "b", "b"], "sigma": [0.5, 0.0, 0.0, 0.5],
+                       "r2": [0.5, 0.9, 0.8, 0.7], "lo": [0.4, 0.9, 0.8, 0.6],
+                       "hi": [0.6, 0.9, 0.8, 0.8]})
+    fig = curves_with_bands(df, "sigma", "r2", "lo", "hi", by="model")
+    assert len(fig.data) == 4
+    band, line = fig.data[0], fig.data[1]
+    assert band.fill == "toself" and list(band.y) == [0.9, 0.6, 0.4, 0.9]  # hi out, lo back
+    assert list(line.x) == [0.0, 0.5] and list(line.y) == [0.9, 0.5]  # sorted by x
