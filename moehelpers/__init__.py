@@ -5,7 +5,8 @@ One concern per module: :mod:`~moehelpers.data` (spectra I/O), :mod:`~moehelpers
 :mod:`~moehelpers.sampler` (labelled datasets drawn from the grid),
 :mod:`~moehelpers.experiment` (splits and frozen noise), :mod:`~moehelpers.ridge` (the
 Ridge engine), :mod:`~moehelpers.gating` (bin schemes), :mod:`~moehelpers.moe`,
-:mod:`~moehelpers.conditional` and :mod:`~moehelpers.noise_experts` (experts),
+:mod:`~moehelpers.conditional`, :mod:`~moehelpers.modulated` and
+:mod:`~moehelpers.noise_experts` (experts), :mod:`~moehelpers.gate_noise` (gate-noise curves),
 :mod:`~moehelpers.pseudo` (routing by predicted labels), :mod:`~moehelpers.flux_gate`
 (a learned gate on the noisy flux), :mod:`~moehelpers.windows` (physical wavelength windows,
 coefficient importance), :mod:`~moehelpers.metrics`,

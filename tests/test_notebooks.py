@@ -41,6 +41,10 @@ TINY: dict[str, dict] = {
     "14_mvp7_noise_conditioning": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50,
                                    "estimator_rows": 200, "noise_orders": [1]},
     "18_beyond_snr_estimation": {"expert_noise_levels": [0.0, 0.5, 1.0]},
+    "12_mvp7_gate_noise": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                           "gate_sigmas": [0.0, 0.2, 1.0], "gate_repeats": 3},
+    "13_mvp7_conditional_pp": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                               "pixel_bin": 16},
 }
 
 
