@@ -40,6 +40,8 @@ TINY: dict[str, dict] = {
     "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
     "14_mvp7_noise_conditioning": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50,
                                    "estimator_rows": 200, "noise_orders": [1]},
+    "17_beyond_combined_gate": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50,
+                                "estimator_rows": 200, "min_bin_train": 20, "min_bin_val": 5},
     "18_beyond_snr_estimation": {"expert_noise_levels": [0.0, 0.5, 1.0]},
     "12_mvp7_gate_noise": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                            "gate_sigmas": [0.0, 0.2, 1.0], "gate_repeats": 3},

@@ -55,3 +55,28 @@ def test_snr_estimation_record(executed: dict) -> None:
     # DER_SNR of the noisy flux follows the true per-star SNR (it is a noise measurement)
     assert (snr["corr_log"] > 0.5).all()
     assert {"der_snr_tracks_true_snr", "level_routing", "learned_beats_der"} <= set(rec["verdicts"])
+
+
+def test_combined_gate_record(executed: dict) -> None:
+    rec = results.load_record("tiny", "BEYOND-GATE", runs_dir=executed["runs"])
+    m, p = rec["metrics"], rec["params"]
+    tab = results.table(rec, "by_level")
+    names = {"global", "MoE-1", "MoE-2 (true n)", "MoE-2 (n̂)", "combined (true n)",
+             "combined (n̂)"}
+    if p["with_conditional"]:
+        names |= {"conditional m,n (true n)", "conditional m,n (n̂)"}
+    assert set(tab["model"]) == names
+    assert (tab["n"] == p["n_test"]).all() and sorted(set(tab["noise_level"])) == [0.0, 0.5, 1.0]
+    g = tab[tab["model"] == "global"].set_index("noise_level")["r2"]
+    assert np.allclose(tab["d_global"], tab["r2"] - g[tab["noise_level"]].to_numpy())
+    for _, sel in tab.groupby("noise_level"):
+        best = sel["best_single"].iloc[0]
+        assert best in {"MoE-1", "MoE-2 (n̂)"}
+        r = sel.set_index("model")["r2"]
+        assert r[best] == max(r["MoE-1"], r["MoE-2 (n̂)"])
+        assert np.allclose(sel["d_best_single"], sel["r2"] - r[best])
+    v = rec["verdicts"]
+    comb = tab[tab["model"] == "combined (n̂)"]
+    assert math.isclose(v["combined_every_level"]["value"], float(comb["d_best_single"].min()))
+    assert v["combined_every_level"]["threshold"] == 0.03
+    assert m["n_experts_combined"] >= 1 and m["r2_global"] == g.tolist()
