@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import h5py
@@ -233,13 +233,18 @@ def _empty(spec: StreamSpec, shift: np.ndarray) -> StreamStats:
 
 
 def accumulate_chunk(spec: StreamSpec, flux: np.ndarray, error: np.ndarray,
-                     labels: pd.DataFrame, row0: int) -> StreamStats:
-    """Statistics of one chunk (global rows ``row0 …``) under ``spec``."""
+                     labels: pd.DataFrame, row0: int, into: StreamStats | None = None
+                     ) -> StreamStats:
+    """Add the statistics of one chunk (global rows ``row0 …``) to ``into`` (default: new).
+
+    ``into`` must have been made with the same ``spec`` (its ``shift``); adding in place
+    keeps one set of P×P sums per task in memory, whatever the number of chunks.
+    """
     if spec.shift is None:
         raise InvalidParameterError("spec.shift must be set before accumulating "
                                     "(stream_stats sets it).")
     shift = np.asarray(spec.shift, dtype=np.float64)
-    out = _empty(spec, shift)
+    out = _empty(spec, shift) if into is None else into
     missing = [c for c in spec.columns if c not in labels.columns]
     if missing:
         raise MissingLabelError(f"label column(s) {missing} not found; the file has "
@@ -263,7 +268,7 @@ def accumulate_chunk(spec: StreamSpec, flux: np.ndarray, error: np.ndarray,
                 w = None if k == 0 else m ** k
                 parts = _linalg.accumulate_rows(x, y, w, shift, rows.size, rows)
                 out.stats[li][g][k] += RidgeStats._from_parts(shift, parts)
-    out.n_rows = y.size
+    out.n_rows += y.size
     return out
 
 
@@ -330,7 +335,7 @@ def _run_task(spec: StreamSpec, task: _Task) -> StreamStats:
     out = _empty(spec, np.asarray(spec.shift, dtype=np.float64))
     for flux, error, labels, start in iter_chunks(task.info, task.lo, task.hi,
                                                   spec.chunk_size, spec.columns):
-        out += accumulate_chunk(spec, flux, error, labels, task.row0 + start - task.lo)
+        accumulate_chunk(spec, flux, error, labels, task.row0 + start - task.lo, into=out)
     return out
 
 
@@ -374,7 +379,10 @@ def stream_stats(path: Any, spec: StreamSpec, *, client: Any = None,
     if client is None and scheduler is None:
         total = _empty(spec, np.asarray(spec.shift, dtype=np.float64))
         for task in tasks:
-            total += _run_task(spec, task)
+            for flux, error, labels, start in iter_chunks(task.info, task.lo, task.hi,
+                                                          spec.chunk_size, spec.columns):
+                accumulate_chunk(spec, flux, error, labels, task.row0 + start - task.lo,
+                                 into=total)
         return total, spec
     import dask.bag as db
     from dask.distributed import Client
@@ -398,6 +406,4 @@ class _run_task_for:  # a picklable partial with a readable task name
 
 
 def _replace_shift(spec: StreamSpec, shift: np.ndarray) -> StreamSpec:
-    from dataclasses import replace
-
     return replace(spec, shift=np.asarray(shift, dtype=np.float64))

@@ -199,3 +199,25 @@ def test_bad_inputs_name_the_problem(sets) -> None:
     with pytest.raises(InvalidParameterError, match="validation"):
         fit_stream(RidgeRegressor(alphas=ALPHAS), train_path)
     assert list(read_labels(train_path, ["M_H"]).shape) == [3500, 1]
+
+
+def test_cli_fit_stream_writes_a_model_equal_to_the_library_fit(sets, tmp_path, capsys) -> None:
+    import json
+
+    import joblib
+
+    from moehelpers.cli import main
+
+    train_path, val_path, _, val = sets
+    out = tmp_path / "model.joblib"
+    rc = main(["fit-stream", "--train", str(train_path), "--val", str(val_path), "--model",
+               "conditional", "--order", "1", "--alphas", json.dumps(ALPHAS), "--noise",
+               str(LEVEL), "--seed", str(SEED), "--chunk-size", "512", "--out", str(out)])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rows"] == 3500 and summary["alpha"] in ALPHAS
+    lib = fit_stream(ConditionalRidge(order=1, alphas=ALPHAS), train_path, val_path,
+                     noise_level=LEVEL, seed=SEED)
+    xv = _noisy(val, "val")
+    _close(joblib.load(out).predict(xv, val.label("M_H")), lib.predict(xv, val.label("M_H")))
+    assert main(["fit-stream", "--train", str(tmp_path / "nowhere")]) == 2
