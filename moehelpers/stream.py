@@ -316,17 +316,23 @@ class _Task:
     row0: int  # global row of ``lo``
 
 
-def plan_tasks(infos: Sequence[_hdf5io.FileInfo], rows_per_task: int | None = None
-               ) -> list[_Task]:
-    """One task per file, or per ``rows_per_task`` rows of a file."""
+def plan_tasks(infos: Sequence[_hdf5io.FileInfo], rows_per_task: int | None = None,
+               n_rows: int | None = None) -> list[_Task]:
+    """One task per file, or per ``rows_per_task`` rows of a file; only the first ``n_rows``
+    rows across files when given."""
+    total = sum(i.n_rows for i in infos)
+    if n_rows is not None and not 1 <= int(n_rows) <= total:
+        raise InvalidParameterError(f"n_rows must be in [1, {total}] (rows available); got "
+                                    f"{n_rows!r}.")
+    end = total if n_rows is None else int(n_rows)
     tasks, offset = [], 0
     for info in infos:
         step = info.n_rows if rows_per_task is None else int(rows_per_task)
         if step < 1:
             raise InvalidParameterError(f"rows_per_task must be ≥ 1; got {rows_per_task!r}.")
-        for lo in range(0, info.n_rows, step):
-            hi = min(lo + step, info.n_rows)
-            tasks.append(_Task(info, lo, hi, offset + lo))
+        stop = min(info.n_rows, end - offset)
+        for lo in range(0, max(stop, 0), step):
+            tasks.append(_Task(info, lo, min(lo + step, stop), offset + lo))
         offset += info.n_rows
     return tasks
 
@@ -348,7 +354,8 @@ def default_shift(infos: Sequence[_hdf5io.FileInfo], rows: int = 1024) -> np.nda
 
 def stream_stats(path: Any, spec: StreamSpec, *, client: Any = None,
                  scheduler: str | None = None, rows_per_task: int | None = None,
-                 split_every: int = 4) -> tuple[StreamStats, StreamSpec]:
+                 n_rows: int | None = None, split_every: int = 4
+                 ) -> tuple[StreamStats, StreamSpec]:
     """Accumulate ``spec``'s statistics over every row behind ``path``.
 
     Parameters
@@ -363,6 +370,8 @@ def stream_stats(path: Any, spec: StreamSpec, *, client: Any = None,
         Without ``client`` and ``scheduler`` the tasks run one after another in this process.
     rows_per_task : int, optional
         Split shards into tasks of this many rows (default: one task per shard).
+    n_rows : int, optional
+        Use only the first ``n_rows`` rows (across shards).
     split_every : int, default=4
         Fan-in of the tree reduction on Dask.
 
@@ -375,7 +384,7 @@ def stream_stats(path: Any, spec: StreamSpec, *, client: Any = None,
     infos = _hdf5io.open_sources(path)
     if spec.shift is None:
         spec = _replace_shift(spec, default_shift(infos))
-    tasks = plan_tasks(infos, rows_per_task)
+    tasks = plan_tasks(infos, rows_per_task, n_rows)
     if client is None and scheduler is None:
         total = _empty(spec, np.asarray(spec.shift, dtype=np.float64))
         for task in tasks:

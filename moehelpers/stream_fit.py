@@ -40,7 +40,8 @@ MODELS = (RidgeRegressor, PiecewiseRidge, ConditionalRidge, NoiseExperts)
 
 
 def spec_for(model: Any, train_path: Any, *, target: str = "log_g", noise_level: float = 0.2,
-             seed: int = 42, clip: bool = False, chunk_size: int = 4096) -> StreamSpec:
+             seed: int = 42, clip: bool = False, chunk_size: int = 4096,
+             n_rows: int | None = None) -> StreamSpec:
     """The :class:`StreamSpec` a model needs (reads the training labels when it must)."""
     if not isinstance(model, MODELS):
         raise InvalidParameterError(
@@ -56,6 +57,7 @@ def spec_for(model: Any, train_path: Any, *, target: str = "log_g", noise_level:
     if isinstance(model, ConditionalRidge):
         model._check()
         m = read_labels(train_path, [model.condition])[model.condition].to_numpy(np.float64)
+        m = m[:n_rows]
         model._set_scaling(m)
         spec = replace(spec, condition=model.condition, max_power=2 * model.order,
                        m_mean=model.m_mean_, m_scale=model.m_scale_)
@@ -99,7 +101,7 @@ def fit_from_stream_stats(model: Any, stats: StreamStats, spec: StreamSpec, val:
 def fit_stream(model: Any, train_path: Any, val_path: Any = None, *, target: str = "log_g",
                noise_level: float = 0.2, seed: int = 42, clip: bool = False,
                chunk_size: int = 4096, client: Any = None, scheduler: str | None = None,
-               rows_per_task: int | None = None) -> Any:
+               rows_per_task: int | None = None, n_rows: int | None = None) -> Any:
     """Stream the training statistics ``model`` needs and fit it (returns ``model``).
 
     Parameters
@@ -108,7 +110,7 @@ def fit_stream(model: Any, train_path: Any, val_path: Any = None, *, target: str
         Unfitted; its own parameters (α grid, scheme, order, levels) apply.
     train_path : str or path-like
         Training file, split folder or folder of shards (read chunk by chunk).
-    val_path : str or path-like, optional
+    val_path : str, path-like or SpectraSet, optional
         Validation split (loaded into memory); needed with more than one α.
     target : str, default="log_g"
     noise_level : float, default=0.2
@@ -121,16 +123,18 @@ def fit_stream(model: Any, train_path: Any, val_path: Any = None, *, target: str
     client, scheduler, rows_per_task
         Dask cluster (a ``Client`` or a scheduler address) and task size; see
         :func:`moehelpers.stream.stream_stats`. Without them, one process.
+    n_rows : int, optional
+        Stream only the first ``n_rows`` training rows (across shards).
     """
     spec = spec_for(model, train_path, target=target, noise_level=noise_level, seed=seed,
-                    clip=clip, chunk_size=chunk_size)
+                    clip=clip, chunk_size=chunk_size, n_rows=n_rows)
     train_labels = None
     if isinstance(model, PiecewiseRidge):
-        train_labels = read_labels(train_path, spec.scheme.columns)
+        train_labels = read_labels(train_path, spec.scheme.columns).iloc[:n_rows]
     stats, spec = stream_stats(train_path, spec, client=client, scheduler=scheduler,
-                               rows_per_task=rows_per_task)
-    val = None
-    if val_path is not None:
+                               rows_per_task=rows_per_task, n_rows=n_rows)
+    val = val_path if isinstance(val_path, _data.SpectraSet) else None
+    if val is None and val_path is not None:
         required = tuple(dict.fromkeys([target, *spec.columns]))
         val = _data.load(val_path, labels_required=required)
     model = fit_from_stream_stats(model, stats, spec, val, train_labels)

@@ -221,3 +221,19 @@ def test_cli_fit_stream_writes_a_model_equal_to_the_library_fit(sets, tmp_path, 
     xv = _noisy(val, "val")
     _close(joblib.load(out).predict(xv, val.label("M_H")), lib.predict(xv, val.label("M_H")))
     assert main(["fit-stream", "--train", str(tmp_path / "nowhere")]) == 2
+
+
+def test_first_rows_only_and_validation_set_in_memory(sets) -> None:
+    """``n_rows`` streams the first rows across a shard boundary; ``val`` may be a set."""
+    train_path, _, train, val = sets
+    streamed = fit_stream(ConditionalRidge(order=1, alphas=ALPHAS), train_path, val,
+                          noise_level=LEVEL, seed=SEED, n_rows=2000, rows_per_task=700)
+    x = _noisy(train, "train")[:2000]
+    ref = ConditionalRidge(order=1, alphas=ALPHAS).fit(
+        x, train.y[:2000], train.label("M_H")[:2000], _noisy(val, "val"), val.y,
+        val.label("M_H"))
+    assert streamed.stream_n_rows_ == 2000 and streamed.m_scale_ == ref.m_scale_
+    xv = _noisy(val, "val")
+    _close(streamed.predict(xv, val.label("M_H")), ref.predict(xv, val.label("M_H")))
+    with pytest.raises(InvalidParameterError, match="n_rows"):
+        fit_stream(RidgeRegressor(alphas=1.0), train_path, n_rows=10**6)
