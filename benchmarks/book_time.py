@@ -47,6 +47,16 @@ def read_run(run: str, runs_dir: Path | None = None) -> dict[str, Any]:
             "notebook_seconds": sum(nb["seconds"] for nb in notebooks)}
 
 
+def is_full(record: dict[str, Any]) -> bool:
+    """A default-parameter run of every notebook in notebooks/ (what `make book` executes)."""
+    from moehelpers.runner import list_notebooks
+
+    names = {nb["notebook"] for nb in record["notebooks"]}
+    params = {k: v for k, v in record.get("run_params", {}).items() if v is not None}
+    return (record["mode"] != "run-only" and not params
+            and names == {p.stem for p in list_notebooks()})
+
+
 def _timed(cmd: list[str]) -> tuple[float, int]:
     t0 = time.perf_counter()
     rc = subprocess.run(cmd, check=False).returncode
@@ -88,14 +98,20 @@ def main(argv: list[str] | None = None) -> dict:
                         "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
     for nb in record["notebooks"]:
         print(f"  {nb['status']:7s} {nb['notebook']:40s} {nb['seconds']:7.1f} s")
-    full = record["mode"] == "book" and not args.notebooks and not args.param
-    g = goal("make book wall time" if full else f"{record['mode']} wall time (not a full book)",
-             record["total_seconds"], GOAL_SECONDS, "<=", "s")
-    g["full_book"] = full
-    record["goals"] = [g]
-    print(f"total {record['total_seconds']:.0f} s (goal ≤ {GOAL_SECONDS:.0f} s for a full "
-          f"`make book`: {'met' if g['met'] else 'NOT met'}"
-          f"{'' if full else '; this was not a full book'})")
+    full = is_full(record)
+    record["full_book"] = full
+    record["goal_seconds"] = GOAL_SECONDS
+    record["goals"] = []
+    if full:  # the goal is about a whole default book; a partial run is not judged
+        name = ("make book wall time" if record["mode"] == "book"
+                else "notebook time of a full default run (no data, no HTML build)")
+        record["goals"] = [goal(name, record["total_seconds"], GOAL_SECONDS, "<=", "s")]
+        met = record["goals"][0]["met"]
+        print(f"total {record['total_seconds']:.0f} s: goal ≤ {GOAL_SECONDS:.0f} s "
+              f"{'met' if met else 'NOT met'}")
+    else:
+        print(f"total {record['total_seconds']:.0f} s (a partial run or non-default "
+              "parameters: not judged against the make-book goal)")
     path = write_record("book_time", record, args.out)
     print(f"wrote {path}")
     return record

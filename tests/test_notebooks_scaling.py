@@ -29,6 +29,7 @@ def _records(folder: Path) -> None:
                    "target": 2048.0, "op": "<=", "unit": "MiB", "met": True}]}))
     (folder / "book_time.json").write_text(json.dumps({
         "benchmark": "book_time", "mode": "from-run", "run": "default", "total_seconds": 90.0,
+        "goal_seconds": 600.0, "full_book": True,
         "notebooks": [{"notebook": "01_x", "status": "ok", "seconds": 60.0},
                       {"notebook": "02_y", "status": "failed", "seconds": 30.0}],
         "goals": [{"name": "make book wall time", "measured": 90.0, "target": 600.0,
