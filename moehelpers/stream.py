@@ -264,9 +264,10 @@ def accumulate_chunk(spec: StreamSpec, flux: np.ndarray, error: np.ndarray,
         for g, rows in enumerate(members):
             if rows.size == 0:
                 continue
+            sel = None if rows.size == y.size else rows  # all rows: no gather copy
             for k in range(spec.max_power + 1):
                 w = None if k == 0 else m ** k
-                parts = _linalg.accumulate_rows(x, y, w, shift, rows.size, rows)
+                parts = _linalg.accumulate_rows(x, y, w, shift, rows.size, sel)
                 out.stats[li][g][k] += RidgeStats._from_parts(shift, parts)
     out.n_rows += y.size
     return out
