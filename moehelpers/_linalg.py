@@ -315,6 +315,12 @@ def check_x(
         raise InvalidParameterError(
             f"{name} is None; an array of shape (n_samples, n_features) is required."
         )
+    if hasattr(x, "error") and hasattr(x, "flux"):  # a SpectraSet: never guess the array
+        raise InvalidParameterError(
+            f"{name} is a spectra set; pass its (noisy) flux array, e.g. "
+            "spectra.noisy(level, seed) or spectra.flux. Models never take the set itself, so "
+            "its per-pixel error array (which leaks log g) cannot become a feature by accident."
+        )
     x = _as_array(x)
     if len(x.shape) != 2:
         raise ShapeMismatchError(
