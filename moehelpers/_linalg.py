@@ -241,7 +241,9 @@ def dual_coefs(
         sw = np.sqrt(w)
         xc *= sw[:, None]
         yc *= sw
-    kernel = xc @ xc.T
+    # K = X_c X_cᵀ by dsyrk: half the flops of a general product, upper triangle only
+    # (every consumer reads only the upper triangle); X_c.T is a Fortran view, no copy.
+    kernel = blas.dsyrk(1.0, xc.T, trans=1, lower=0)
     if method == "eigen":
         coefs = solve_eigen_dual(*eigen_decompose(kernel), xc, yc, alphas)
     else:

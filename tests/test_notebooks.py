@@ -38,6 +38,7 @@ TINY: dict[str, dict] = {
     "08_mvp4_logg_gates": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                            "gate_components": 5, "gate_pca_rows": 200},
     "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
+    "19_scaling": {"n_stream": 250, "chunk_size": 60, "rows_per_task": 100},
 }
 
 
