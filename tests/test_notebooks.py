@@ -47,6 +47,7 @@ TINY: dict[str, dict] = {
                            "gate_sigmas": [0.0, 0.2, 1.0], "gate_repeats": 3},
     "13_mvp7_conditional_pp": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                                "pixel_bin": 16},
+    "19_scaling": {"n_stream": 250, "chunk_size": 60, "rows_per_task": 100},
 }
 
 
