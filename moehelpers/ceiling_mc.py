@@ -44,7 +44,7 @@ def ml_fit(grid: SpectralGrid, x: np.ndarray, sigma: np.ndarray, theta0: np.ndar
 
 def ml_logg_spread(grid: SpectralGrid, labels: np.ndarray, flux: np.ndarray,
                    error: np.ndarray, noise_level: float, n_draws: int, seed: int, *,
-                   kind: str = "physical") -> np.ndarray:
+                   kind: str = "physical", n_iter: int = 8) -> np.ndarray:
     """Variance of the ML log g over ``n_draws`` noisy copies of each star.
 
     Parameters
@@ -56,6 +56,7 @@ def ml_logg_spread(grid: SpectralGrid, labels: np.ndarray, flux: np.ndarray,
     noise_level : float
     n_draws, seed : int
         Noisy copies per star; seed of ``np.random.default_rng``.
+    kind, n_iter : see :func:`ml_fit`.
 
     Returns
     -------
@@ -71,6 +72,6 @@ def ml_logg_spread(grid: SpectralGrid, labels: np.ndarray, flux: np.ndarray,
         sigma = noise_level * np.asarray(e, dtype=np.float64)
         x = f[None, :] + sigma[None, :] * rng.standard_normal((n_draws, f.size))
         fit = ml_fit(grid, x, sigma, np.repeat(np.asarray(lab, float)[None], n_draws, 0),
-                     kind=kind)
+                     kind=kind, n_iter=n_iter)
         out[s] = np.var(fit[:, 1], ddof=1)
     return out

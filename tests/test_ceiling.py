@@ -258,3 +258,60 @@ def test_compute_ceiling_on_sampler_data(tmp_path) -> None:
         tab["r2_bayes_set"].iloc[1])
     assert np.isnan(ceiling_r2(0.7, "t", tmp_path))
     assert np.isnan(ceiling_r2(0.2, "absent", tmp_path)) and ceiling_table("x", tmp_path) is None
+
+
+# ----------------------------------------------------------------------------- comparison
+def _write(tmp_path, mvp_id, tables, params=None, metrics=None):
+    results.record(mvp_id, run="r", params={"seed": 1, **(params or {})},
+                   dataset={"generator": {"n": 1}}, metrics=metrics or {}, tables=tables,
+                   runs_dir=tmp_path)
+
+
+def test_recorded_r2_and_fraction_of_ceiling(tmp_path) -> None:
+    import pandas as pd
+
+    from moehelpers.ceiling_compare import fraction_of_ceiling, recorded_r2
+
+    models, status = recorded_r2("r", tmp_path)  # nothing run yet: no exception
+    assert models.empty and set(status["status"]) == {"not run yet"}
+    _write(tmp_path, "MVP-0", {"by_noise": pd.DataFrame(
+        {"noise_level": [0.2, 1.0], "r2": [0.6, 0.3], "r2_lo": [0.5, 0.2],
+         "r2_hi": [0.7, 0.4]})})
+    _write(tmp_path, "MVP-3.2", {"by_order": pd.DataFrame(
+        {"m": ["true", "true", "true→pred"], "order": [0, 1, 1], "r2": [0.6, 0.8, 0.7]})},
+        params={"noise_level": 0.2})
+    _write(tmp_path, "MVP-4.0", {"bad": pd.DataFrame({"x": [1]})})  # table missing
+    models, status = recorded_r2("r", tmp_path)
+    st = dict(zip(status["mvp_id"], status["status"], strict=True))
+    assert st["MVP-0"] == st["MVP-3.2"] == "ok" and st["MVP-4.0"].startswith("unreadable")
+    assert st["MVP-2.0"] == "not run yet"
+    assert len(models) == 4  # order 0 of MVP-3.2 is the global model again
+    ceil = pd.DataFrame({"noise_level": [0.2, 1.0], "r2_max_set": [0.8, -0.5],
+                         "r2_cond_set": [0.9, 0.1], "r2_bayes_set": [0.85, 0.6]})
+    out = fraction_of_ceiling(models, ceil).set_index(["mvp_id", "model", "noise_level"])
+    assert out.loc[("MVP-0", "global Ridge", 0.2), "fraction"] == pytest.approx(0.6 / 0.8)
+    assert np.isnan(out.loc[("MVP-0", "global Ridge", 1.0), "fraction"])  # ceiling ≤ 0
+    assert out.loc[("MVP-0", "global Ridge", 1.0), "fraction_bayes"] == pytest.approx(0.5)
+    oracle = out.loc[("MVP-3.2", "conditional Ridge, order 1, m=true", 0.2)]
+    assert oracle["uses_true_labels"] and oracle["fraction"] == pytest.approx(0.8 / 0.9)
+    deploy = out.loc[("MVP-3.2", "conditional Ridge, order 1, m=true→pred", 0.2)]
+    assert not deploy["uses_true_labels"] and deploy["fraction"] == pytest.approx(0.7 / 0.8)
+    # no ceiling record: NaN, not an error
+    assert fraction_of_ceiling(models, run="r", runs_dir=tmp_path)["fraction"].isna().all()
+
+
+def test_ml_fit_recovers_labels_on_a_linear_grid() -> None:
+    from moehelpers.ceiling_mc import ml_fit
+
+    rng = np.random.default_rng(8)
+    a = rng.normal(0, 0.05, (12, 3))
+
+    def fn(t, g, m, p):
+        return 1.0 + a[p, 0] * t + a[p, 1] * g + a[p, 2] * m
+
+    grid = _grid(fn)
+    truth = np.array([[4700.0, 3.1, -0.8], [5200.0, 1.9, -1.7]])
+    x, _ = flux_jacobian(grid, *truth.T, kind="normalized")
+    start = truth + np.array([150.0, 0.4, -0.3])
+    fit = ml_fit(grid, x, np.full(12, 0.01), start, kind="normalized", n_iter=3)
+    assert np.allclose(fit, truth, atol=1e-3)

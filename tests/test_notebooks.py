@@ -38,6 +38,9 @@ TINY: dict[str, dict] = {
     "08_mvp4_logg_gates": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                            "gate_components": 5, "gate_pca_rows": 200},
     "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
+    # noise_levels come from 01's entry ([0.0, 1.0]; level 0 is skipped by the ceiling)
+    "16_beyond_ceiling": {"n_boot": 50, "mc_stars": 2, "mc_draws": 20, "mc_iter": 3,
+                          "median_windows": [1, 64]},
 }
 
 
