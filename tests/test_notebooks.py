@@ -48,6 +48,9 @@ TINY: dict[str, dict] = {
     "13_mvp7_conditional_pp": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                                "pixel_bin": 16},
     "19_scaling": {"n_stream": 250, "chunk_size": 60, "rows_per_task": 100},
+    # noise_levels come from 01's entry ([0.0, 1.0]; level 0 is skipped by the ceiling)
+    "16_beyond_ceiling": {"n_boot": 50, "mc_stars": 2, "mc_draws": 20, "mc_iter": 3,
+                          "median_windows": [1, 64]},
 }
 
 
