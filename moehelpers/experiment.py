@@ -22,8 +22,8 @@ from moehelpers import data as _data
 from moehelpers.errors import DataFileNotFoundError, InvalidParameterError
 from moehelpers.paths import default_data_dir, repo_root
 
-__all__ = ["SPLITS", "Splits", "load_splits", "noise_seed", "noisy_splits", "resplit",
-           "scores_with_ci"]
+__all__ = ["SPLITS", "Splits", "bin_pixels", "load_splits", "noise_seed", "noisy_splits",
+           "resplit", "scores_with_ci"]
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,26 @@ def noisy_splits(splits: Splits, noise_level: float, seed: int, *,
     """
     return {s: splits[s].noisy(noise_level, noise_seed(seed, s, noise_level), clip=clip)
             for s in which}
+
+
+def bin_pixels(X: Any, factor: int) -> np.ndarray:
+    """Mean of every ``factor`` adjacent pixels (the last group may be shorter), float32.
+
+    A fixed linear map of the flux, the same for every star and every model: it shrinks the
+    width P of the Gram matrices (and of the ``(K+1)·P`` conditional systems) by ``factor``.
+    ``factor=1`` returns ``X`` unchanged.
+    """
+    if isinstance(factor, bool) or not isinstance(factor, int | np.integer) or factor < 1:
+        raise InvalidParameterError(f"pixel bin factor must be an integer ≥ 1; got {factor!r}.")
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise InvalidParameterError(f"X must be 2-D (stars, pixels); got shape {X.shape}.")
+    if factor == 1:
+        return X
+    starts = np.arange(0, X.shape[1], factor)
+    counts = np.diff(np.append(starts, X.shape[1])).astype(np.float32)
+    return (np.add.reduceat(X.astype(np.float32, copy=False), starts, axis=1)
+            / counts).astype(np.float32, copy=False)
 
 
 def scores_with_ci(y_true: np.ndarray, y_pred: np.ndarray, *, n_boot: int, seed: int,

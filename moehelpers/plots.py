@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "COLORS",
     "BookRenderer",
+    "curves_with_bands",
     "heatmap",
     "plotly_js_path",
     "pred_vs_true",
@@ -208,4 +209,39 @@ def spectrum_with_windows(
                       annotation={"font_size": 9, "textangle": -90})
     fig.update_layout(title=title, xaxis_title="wavelength (Å)", yaxis_title=y_label,
                       height=480, hovermode="x unified")
+    return fig
+
+
+def curves_with_bands(
+    table: Any,
+    x: str,
+    y: str,
+    lo: str,
+    hi: str,
+    *,
+    by: str,
+    title: str = "",
+    xaxis_title: str = "",
+    yaxis_title: str = "",
+    band_label: str = "band",
+):
+    """One line per group of ``by`` (``y`` against ``x``) with a shaded ``lo``–``hi`` band.
+
+    ``table`` is a DataFrame with the columns named; rows are sorted by ``x`` within a group.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (name, sel) in enumerate(table.groupby(by, sort=False)):
+        sel = sel.sort_values(x)
+        color = COLORS[k % len(COLORS)]
+        xs = sel[x].tolist()
+        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=sel[hi].tolist() + sel[lo].tolist()[::-1],
+                                 fill="toself", fillcolor=color, opacity=0.2, line={"width": 0},
+                                 hoverinfo="skip", showlegend=False,
+                                 name=f"{name} ({band_label})", legendgroup=str(name)))
+        fig.add_trace(go.Scatter(x=xs, y=sel[y], mode="lines+markers", name=str(name),
+                                 marker_color=color, legendgroup=str(name)))
+    fig.update_layout(title=title, xaxis_title=xaxis_title, yaxis_title=yaxis_title,
+                      height=450)
     return fig

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-__all__ = ["LABEL", "ORIGINAL", "original_r2_by_noise"]
+__all__ = ["LABEL", "NEVER_RUN", "ORIGINAL", "original_r2_by_noise"]
 
 #: Label used wherever these numbers appear.
 LABEL = "original study (BOSZ)"
+
+#: MVPs of the framework document that the original study never completed (REFERENCE.md §4):
+#: no reference number exists for them, and this project's pages are the first answers.
+NEVER_RUN: tuple[str, ...] = ("MVP-4.0", "MVP-6.0", "MVP-6.1", "MVP-7.2", "MVP-7.3", "MVP-7.4")
 
 ORIGINAL = MappingProxyType({
     # Data: SNR per noise level over 1000 spectra (REFERENCE.md §2), mean ± sd
@@ -70,7 +74,8 @@ ORIGINAL = MappingProxyType({
     "mvp5.topk_share_metal_poor": (0.22, 0.31),  # range over the metal-poor experts
     "mvp5.topk_share_metal_rich": (0.07, 0.12),  # range over the metal-rich experts
     "mvp5.ca8498_ratio": 1.65,  # mean |w| in the Ca II 8498 window / mean |w|
-    # MVP-7.1: gate noise σ
+    # MVP-7.1: gate noise σ (in dex of [M/H]); hard MoE routed by m̃, conditional with m̃.
+    # MVP-7.2–7.4 were never completed in the original study (see NEVER_RUN).
     "mvp7.sigma": (0.0, 0.1, 0.2, 0.5, 1.0),
     "mvp7.hard_r2": (0.894, 0.894, 0.891, 0.859, 0.823),
     "mvp7.conditional_r2": (0.902, 0.898, 0.890, 0.868, 0.844),

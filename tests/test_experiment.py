@@ -7,7 +7,7 @@ import pytest
 from conftest import random_spectraset
 
 from moehelpers.errors import InvalidParameterError
-from moehelpers.experiment import SPLITS, Splits, noisy_splits, resplit
+from moehelpers.experiment import SPLITS, Splits, bin_pixels, noisy_splits, resplit
 
 
 def _splits() -> Splits:
@@ -46,3 +46,14 @@ def test_resplit_sizes_are_checked() -> None:
         resplit(old, 1, n_train=50)
     with pytest.raises(InvalidParameterError, match="seed"):
         resplit(old, -1)
+
+
+def test_bin_pixels_averages_adjacent_pixels() -> None:
+    X = np.arange(14, dtype=np.float32).reshape(2, 7)
+    out = bin_pixels(X, 3)
+    assert out.dtype == np.float32 and out.shape == (2, 3)
+    np.testing.assert_allclose(out[0], [1.0, 4.0, 6.0])  # last group holds one pixel
+    np.testing.assert_allclose(out[1], [8.0, 11.0, 13.0])
+    assert bin_pixels(X, 1) is X
+    with pytest.raises(InvalidParameterError, match="factor"):
+        bin_pixels(X, 0)
