@@ -70,10 +70,13 @@ def _load_run(folder: Path, root: Path) -> RunState:
 
     state = RunState(folder.name)
     manifest = folder / "run.json"
+    written: dict[str, str] = {}  # record id → notebook stem, from the runner's manifest
     if manifest.is_file():
         try:
             run = json.loads(manifest.read_text())
             state.params = dict(run.get("params") or {})
+            written = {Path(r).stem: nb["notebook"] for nb in run.get("notebooks", [])
+                       for r in nb.get("records") or []}
             state.failed = {nb["notebook"]: (nb.get("error") or "interrupted").splitlines()[0][:160]
                             for nb in run.get("notebooks", [])
                             if nb.get("status") in ("failed", "running")}
@@ -93,7 +96,8 @@ def _load_run(folder: Path, root: Path) -> RunState:
             doc = ""
         if doc:
             state.pages.append(doc)
-        for mvp_id in notebook_records(nb):
+        ids = notebook_records(nb) + [i for i, stem in written.items() if stem == nb.stem]
+        for mvp_id in ids:
             state.notebooks.setdefault(mvp_id, doc)
     return state
 

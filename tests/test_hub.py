@@ -141,3 +141,18 @@ def test_noise_runs_get_their_own_name_by_default() -> None:
     assert run_name(None, None) == "default"
     assert run_name(None, 0.35) == "noise0.35"
     assert run_name("mine", 0.35) == "mine"
+
+
+def test_notebook_link_comes_from_the_run_manifest(tmp_path: Path) -> None:
+    """A notebook whose record id is not a literal in its code is linked via run.json."""
+    runs = tmp_path / "runs"
+    _rec(runs, "default", "CEILING", {"x": 1.0}, [results.verdict("headroom", 0.2, 0.0)])
+    nb = runs / "default" / "notebooks"
+    nb.mkdir(parents=True)
+    (nb / "16_ceiling.ipynb").write_text('{"cells": []}')
+    (runs / "default" / "run.json").write_text(json.dumps({"params": {"noise": None},
+        "notebooks": [{"notebook": "16_ceiling", "status": "ok", "records": ["CEILING.json"]}]}))
+    state = load_state(tmp_path)
+    assert state.runs["default"].notebooks["CEILING"] == "runs/default/notebooks/16_ceiling"
+    assert "{doc}`CEILING </runs/default/notebooks/16_ceiling>`" in _fragments(tmp_path)[
+        "tracker.md"]
