@@ -38,6 +38,8 @@ TINY: dict[str, dict] = {
     "08_mvp4_logg_gates": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                            "gate_components": 5, "gate_pca_rows": 200},
     "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
+    "10_mvp6_learned_gate": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                             "gate_components": 5, "gate_fraction": 0.3},
 }
 
 
