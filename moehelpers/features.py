@@ -228,7 +228,7 @@ class GateFeatures:
             k = min(int(self.n_components), rows.size, x.shape[1])
             self.pca_ = PCA(k, svd_solver="randomized", random_state=self.seed).fit(
                 np.asarray(x[rows], dtype=np.float64))
-        _, names = window_features(x[:1], w, self.windows)
+        names = window_features(x[:1], w, self.windows)[1] if self.windows else []
         k = 0 if self.pca_ is None else self.pca_.n_components_
         self.feature_names_ = names + [f"PC{i + 1}" for i in range(k)] + (
             ["log noise (DER_SNR)", "log median flux"] if self.noise_stats else [])
@@ -244,7 +244,7 @@ class GateFeatures:
         if x.shape[1] != self.n_features_in_:
             raise ShapeMismatchError(f"flux has {x.shape[1]} pixels; fitted on "
                                      f"{self.n_features_in_}.")
-        parts = [window_features(x, self.wave, self.windows)[0]]
+        parts = [window_features(x, self.wave, self.windows)[0]] if self.windows else []
         if self.pca_ is not None:
             parts.append(np.concatenate([
                 self.pca_.transform(np.asarray(x[i:i + _CHUNK], dtype=np.float64))
