@@ -61,8 +61,8 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
     """A tqdm bar when tqdm is installed and ``enabled``, else a silent stand-in."""
     if enabled:
         try:
-            from tqdm.auto import tqdm
-            return tqdm(total=total, desc=desc, leave=False)
+            from tqdm import tqdm  # plain text: no widget dependency in notebooks
+            return tqdm(total=total, desc=desc, leave=False, mininterval=1.0)
         except ImportError:
             pass
 

@@ -40,6 +40,10 @@ TINY: dict[str, dict] = {
     "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
     "10_mvp6_learned_gate": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                              "gate_components": 5, "gate_fraction": 0.3},
+    "11_mvp6_nn_moe": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                       "gate_components": 5, "n_components": 8, "n_experts_list": [2],
+                       "max_epochs": 2, "patience": 2, "pretrain_epochs": 1,
+                       "expert_hidden": 8, "gate_hidden": 4},
 }
 
 
