@@ -75,3 +75,25 @@ def test_mvp6_1_record(executed: dict) -> None:
                         models.set_index("model").loc[meta, "vs_piecewise"])
     assert v["nn_moe_meta_gt_piecewise"]["op"] == ">"
     assert {"nn_moe_spectral_gt_piecewise", "nn_moe_gt_global_mlp"} <= set(v)
+
+
+def test_mvp7_4_record(executed: dict) -> None:
+    rec = results.load_record("tiny", "MVP-7.4", runs_dir=executed["runs"])
+    m, p = rec["metrics"], rec["params"]
+    assert p["equivalence_margin"] == 0.01 and p["gate_split_seed"] == 0
+    models = results.table(rec, "models")
+    assert (models["n"] == 100).all()
+    assert np.allclose(models["delta_r2"], models["r2"] - models["r2_global"])
+    r2 = m["r2"]
+    gaps = results.table(rec, "gaps")
+    assert math.isclose(gaps["delta_r2"].iloc[0], r2["window gate, soft multinomial"]
+                        - r2["pseudo (predicted Teff, M/H)"])
+    assert math.isclose(gaps["delta_r2"].iloc[1], r2["window gate, soft multinomial"]
+                        - r2["conditional Ridge (predicted M/H)"])
+    conf = np.asarray(m["confusion"])
+    assert conf.shape == (10, 10) and conf.sum() == 100  # 9 experts + the global model
+    v = rec["verdicts"]
+    assert v["window_ge_pseudo"]["value"] == gaps["delta_r2"].iloc[0]
+    assert v["window_clearly_above_conditional"]["value"] == gaps["delta_r2_lo"].iloc[1]
+    assert v["stop_loss_window_equals_conditional"]["value"] == abs(gaps["delta_r2"].iloc[1])
+    assert v["stop_loss_window_equals_conditional"]["threshold"] == 0.01
