@@ -91,7 +91,8 @@ def test_mvp7_4_record(executed: dict) -> None:
     assert math.isclose(gaps["delta_r2"].iloc[1], r2["window gate, soft multinomial"]
                         - r2["conditional Ridge (predicted M/H)"])
     conf = np.asarray(m["confusion"])
-    assert conf.shape == (10, 10) and conf.sum() == 100  # 9 experts + the global model
+    # options: the experts (9 unless tiny bins were merged) + the global model
+    assert conf.shape[0] == conf.shape[1] <= 10 and conf.sum() == 100
     v = rec["verdicts"]
     assert v["window_ge_pseudo"]["value"] == gaps["delta_r2"].iloc[0]
     assert v["window_clearly_above_conditional"]["value"] == gaps["delta_r2_lo"].iloc[1]
