@@ -96,3 +96,17 @@ def test_missing_torch_raises_the_clear_error(monkeypatch: pytest.MonkeyPatch) -
         mnn.require_torch()
     with pytest.raises(MissingDependencyError):
         mnn.resolve_device("auto")
+
+
+def test_spectral_inputs_come_from_the_flux_only() -> None:
+    wave = np.linspace(8100.0, 8850.0, 600)
+    rng = np.random.default_rng(0)
+    flux = {s: 1.0 + 0.01 * rng.normal(size=(n, wave.size))
+            for s, n in (("train", 60), ("val", 20), ("test", 20))}
+    X, G, names = mnn.spectral_inputs(flux, wave, n_components=4, gate_components=2)
+    assert X["train"].shape == (60, 4) and G["test"].shape == (20, len(names))
+    assert np.allclose(X["train"].mean(axis=0), 0, atol=1e-9)  # standardised on train
+    assert "Ca II 8542 ew" in names and "log noise (DER_SNR)" in names
+    error = {s: np.full_like(f, 0.05) for s, f in flux.items()}
+    with pytest.raises(InvalidParameterError, match="error array"):
+        mnn.spectral_inputs(error, wave, n_components=4)
