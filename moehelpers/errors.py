@@ -14,6 +14,7 @@ __all__ = [
     "IndexMismatchError",
     "InvalidErrorArrayError",
     "InvalidParameterError",
+    "MissingDependencyError",
     "MissingLabelError",
     "MoEHelpersError",
     "NonFiniteDataError",
@@ -90,3 +91,7 @@ class RecordCorruptError(MoEHelpersError, ValueError):
 
 class IndexMismatchError(MoEHelpersError, ValueError):
     """Two models' predictions do not cover the same test indices."""
+
+
+class MissingDependencyError(MoEHelpersError, ImportError):
+    """An optional dependency (e.g. PyTorch for the NN notebooks) is not installed."""

@@ -74,6 +74,13 @@ ORIGINAL = MappingProxyType({
     "mvp5.topk_share_metal_poor": (0.22, 0.31),  # range over the metal-poor experts
     "mvp5.topk_share_metal_rich": (0.07, 0.12),  # range over the metal-rich experts
     "mvp5.ca8498_ratio": 1.65,  # mean |w| in the Ca II 8498 window / mean |w|
+    # Learned gates of the original study (REFERENCE.md §4; its own protocol, not MVP-6.x)
+    "mvp6.mlp_gate_r2": 0.931,  # MLP gate over frozen Ridge experts
+    "mvp6.logistic_gate_r2": 0.921,  # logistic gate over the same experts
+    "mvp6.window_soft_retention_mh3": 1.0,  # physical-window soft gate, 3 [M/H] experts (~100%)
+    "mvp6.window_hard_retention_mh3": 0.72,  # the same gate, hard routing
+    "mvp6.window9_noise1_1m_r2": {"soft gate": 0.593, "global": 0.461, "oracle": 0.625},
+    "mvp6.window9_noise1_1m_retention": 0.81,  # 9 experts, 37 features, 1M train, noise 1
     # MVP-7.1: gate noise σ (in dex of [M/H]); hard MoE routed by m̃, conditional with m̃.
     # MVP-7.2–7.4 were never completed in the original study (see NEVER_RUN).
     "mvp7.sigma": (0.0, 0.1, 0.2, 0.5, 1.0),

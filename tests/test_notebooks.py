@@ -51,6 +51,14 @@ TINY: dict[str, dict] = {
     # noise_levels come from 01's entry ([0.0, 1.0]; level 0 is skipped by the ceiling)
     "16_beyond_ceiling": {"n_boot": 50, "mc_stars": 2, "mc_draws": 20, "mc_iter": 3,
                           "median_windows": [1, 64]},
+    "10_mvp6_learned_gate": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                             "gate_components": 5, "gate_fraction": 0.3},
+    "11_mvp6_nn_moe": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                       "gate_components": 5, "n_components": 8, "n_experts_list": [2],
+                       "max_epochs": 2, "patience": 2, "pretrain_epochs": 1,
+                       "expert_hidden": 8, "gate_hidden": 4},
+    "15_mvp7_window_gate": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
+                            "gate_components": 5, "gate_fraction": 0.3},
 }
 
 
