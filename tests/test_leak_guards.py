@@ -23,8 +23,8 @@ from moehelpers.runner import list_notebooks as _list
 # notebook → (record id, metric keys holding chosen α, a metric that scores the test split)
 GUARDED = {
     "01": ("MVP-0", ["alpha"], "r2"),
-    "02": ("MVP-1.0", ["alpha_global", "alpha_experts"], "r2_moe"),
-    "07": ("MVP-3.2", ["alpha_true", "mh_alpha"], None),
+    "02": ("MVP-1.0", ["alpha_global", "alpha_experts"], "r2_moe_covered"),
+    "07": ("MVP-3.2", ["alpha_true", "mh_alpha"], "r2_true"),
 }
 
 
