@@ -35,7 +35,13 @@ import numpy as np
 import pandas as pd
 
 from moehelpers import hub_text, references
-from moehelpers.hub_facts import conclusion, headline, verdict_summary
+from moehelpers.hub_facts import (
+    CEILING_MODEL,
+    conclusion,
+    headline,
+    is_ceiling,
+    verdict_summary,
+)
 from moehelpers.hub_figures import dependency_svg, r2_vs_noise_html
 from moehelpers.hub_state import ICONS, HubState, all_statuses, evidence, load_state
 from moehelpers.registry import HYPOTHESES, MVPS, PHASES, mvp, notebook_title
@@ -233,6 +239,26 @@ def cross_run_table(state: HubState) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[cols]
 
 
+def ceiling_fractions(long: pd.DataFrame) -> pd.DataFrame:
+    """Every headline model's R² divided by the Fisher ceiling of its run and noise level.
+
+    ``long`` is :func:`cross_run_table`. Rows without a positive ceiling at the same run and
+    noise level (no ceiling record, another level, or a ceiling ≤ 0) are dropped.
+    """
+    if not len(long):
+        return long
+    ceil = long[long["model"] == CEILING_MODEL][["run", "noise_level", "r2"]]
+    models = long[~long["model"].map(is_ceiling)]
+    key = ["run", "noise_level"]
+    ceil = ceil.assign(noise_level=ceil["noise_level"].astype(float).round(6))
+    models = models.assign(noise_level=models["noise_level"].astype(float).round(6))
+    out = models.merge(ceil.rename(columns={"r2": "ceiling"}), on=key, how="inner")
+    out = out[out["ceiling"] > 0].copy()
+    for col in ("r2", "r2_lo", "r2_hi"):
+        out[col] = out[col] / out["ceiling"]
+    return out.reset_index(drop=True)
+
+
 def runs_md(state: HubState) -> str:
     """Every run present, the cross-run table and the R²-vs-noise figure."""
     if not state.runs:
@@ -263,6 +289,15 @@ def runs_md(state: HubState) -> str:
                    "the grey dashed line is the original study's global Ridge)\n")
         html = r2_vs_noise_html(long, references.original_r2_by_noise())
         out.append("```{raw} html\n" + html.replace("\n", " ") + "\n```\n")
+        frac = ceiling_fractions(long)
+        if len(frac):
+            out.append("**R² as a fraction of the Fisher ceiling** (each model's test R² divided "
+                       "by the set-level Cramér–Rao ceiling R²_max of the same run and noise "
+                       "level, where that ceiling is positive; see the ceiling page. A model "
+                       "given true labels is compared with the ceiling that does not know them, "
+                       "so it may exceed 1.)\n")
+            html = r2_vs_noise_html(frac, {}, y_title="test R² / ceiling R²_max")
+            out.append("```{raw} html\n" + html.replace("\n", " ") + "\n```\n")
     return "\n".join(out)
 
 

@@ -17,7 +17,8 @@ import pandas as pd
 from moehelpers import references
 from moehelpers.report import fmt
 
-__all__ = ["conclusion", "headline", "noise_of", "safe", "verdict_summary"]
+__all__ = ["CEILING_MODEL", "conclusion", "headline", "is_ceiling", "noise_of", "safe",
+           "verdict_summary"]
 
 log = logging.getLogger(__name__)
 Records = Mapping[str, Mapping[str, Any]]
@@ -149,10 +150,34 @@ def _h_mvp40(rec: Mapping[str, Any]) -> list[dict]:
     return [_row(f"{g} log g gate", n, m(rec, f"r2.{g}")) for g in ("oracle", "pseudo", "learned")]
 
 
+#: Model names of the Fisher ceiling rows (the figure and the fraction table find them here).
+CEILING_MODEL = "Fisher ceiling R²_max (set level)"
+BAYES_CEILING_MODEL = "shrinkage ceiling (approx.)"
+
+
+def _h_ceiling(rec: Mapping[str, Any]) -> list[dict]:
+    from moehelpers.results import table
+
+    tab = table(rec, "by_noise")
+    rows = []
+    for _, r in tab.iterrows():
+        rows.append(_row(CEILING_MODEL, r["noise_level"], r["r2_max_set"],
+                         r.get("r2_max_set_lo", np.nan), r.get("r2_max_set_hi", np.nan)))
+        if "r2_bayes_set" in tab.columns:
+            rows.append(_row(BAYES_CEILING_MODEL, r["noise_level"], r["r2_bayes_set"]))
+    return rows
+
+
 _HEADLINES: dict[str, Callable[[Mapping[str, Any]], list[dict]]] = {
     "MVP-0": _h_mvp0, "MVP-1.0": _h_mvp10, "MVP-1.1": _h_mvp11, "MVP-2.0": _h_mvp20,
     "MVP-3.0": _h_mvp30, "MVP-3.1": _h_mvp31, "MVP-3.2": _h_mvp32, "MVP-4.0": _h_mvp40,
+    "BEYOND-ceiling": _h_ceiling,
 }
+
+
+def is_ceiling(model: str) -> bool:
+    """True for the ceiling rows (bounds, not models)."""
+    return model in (CEILING_MODEL, BAYES_CEILING_MODEL)
 HEADLINE_COLUMNS = ["mvp_id", "model", "noise_level", "subset", "r2", "r2_lo", "r2_hi",
                     "original"]
 
@@ -166,15 +191,14 @@ def headline(rec: Mapping[str, Any]) -> pd.DataFrame:
     from moehelpers.results import table
 
     rows: list[dict] = []
-    if "headline" in rec.get("tables", {}):
-        df = table(rec, "headline")
-        if {"model", "r2"} <= set(df.columns):
-            noise = noise_of(rec)
-            for _, r in df.iterrows():
-                rows.append(_row(str(r["model"]), r.get("noise_level", noise), r["r2"],
-                                 r.get("r2_lo", np.nan), r.get("r2_hi", np.nan),
-                                 str(r.get("subset", "all test stars")),
-                                 r.get("original", np.nan)))
+    own = table(rec, "headline") if "headline" in rec.get("tables", {}) else None
+    if own is not None and {"model", "r2"} <= set(own.columns):
+        noise = noise_of(rec)
+        for _, r in own.iterrows():
+            rows.append(_row(str(r["model"]), r.get("noise_level", noise), r["r2"],
+                             r.get("r2_lo", np.nan), r.get("r2_hi", np.nan),
+                             str(r.get("subset", "all test stars")),
+                             r.get("original", np.nan)))
     elif rec["mvp_id"] in _HEADLINES:
         try:
             rows = _HEADLINES[rec["mvp_id"]](rec)

@@ -110,10 +110,12 @@ def dependency_svg(status: Mapping[str, str], links: Mapping[str, str], page: st
     return "".join(parts)
 
 
-def r2_vs_noise_html(points: pd.DataFrame, original: Mapping[float, float]) -> str:
+def r2_vs_noise_html(points: pd.DataFrame, original: Mapping[float, float], *,
+                     y_title: str = "test R² of log g") -> str:
     """Plotly figure (HTML fragment, plotly.js served by the book): R² vs noise per model.
 
-    ``points`` has columns ``label, run, noise_level, r2, r2_lo, r2_hi, n_train`` and
+    ``points`` has columns ``label, run, noise_level, r2, r2_lo, r2_hi, n_train`` (``r2``
+    may hold another quantity, e.g. a fraction of the ceiling, named by ``y_title``) and
     optionally ``main`` (one row per model, run and noise level); one line per model and run
     (the first run solid, others dotted); models with ``main`` False start hidden (click the
     legend). ``original`` is the original study's global Ridge R² by noise.
@@ -154,10 +156,12 @@ def r2_vs_noise_html(points: pd.DataFrame, original: Mapping[float, float]) -> s
                                  line={"color": "#999999", "dash": "dash"}))
     fig.update_layout(template="plotly_white", height=760,
                       margin={"l": 60, "r": 20, "t": 30, "b": 20},
-                      xaxis_title="noise level (σ multiplier)", yaxis_title="test R² of log g",
+                      xaxis_title="noise level (σ multiplier)", yaxis_title=y_title,
                       legend={"orientation": "h", "y": -0.12, "yanchor": "top",
                               "font": {"size": 10}},
                       yaxis={"range": [max(-0.2, float(points["r2"].min()) - 0.05)
-                                       if len(points) else 0, 1.02]})
+                                       if len(points) else 0,
+                                       max(1.02, float(points["r2"].max()) + 0.05)
+                                       if len(points) else 1.02]})
     return pio.to_html(fig, include_plotlyjs=False, include_mathjax=False, full_html=False,
                        config={"displaylogo": False, "responsive": True}, validate=False)

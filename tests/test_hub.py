@@ -156,3 +156,27 @@ def test_notebook_link_comes_from_the_run_manifest(tmp_path: Path) -> None:
     assert state.runs["default"].notebooks["CEILING"] == "runs/default/notebooks/16_ceiling"
     assert "{doc}`CEILING </runs/default/notebooks/16_ceiling>`" in _fragments(tmp_path)[
         "tracker.md"]
+
+
+def test_models_are_drawn_as_a_fraction_of_the_fisher_ceiling(tmp_path: Path) -> None:
+    from moehelpers.hub import ceiling_fractions
+    from moehelpers.hub_facts import CEILING_MODEL
+
+    runs = tmp_path / "runs"
+    _mvp0(runs, "default", 0.2, 0.70)
+    by_noise = pd.DataFrame({"noise_level": [0.2, 1.0], "r2_max_set": [0.875, -1.8],
+                             "r2_bayes_set": [0.9, 0.5]})
+    _rec(runs, "default", "BEYOND-ceiling", {"x": 1.0}, tables={"by_noise": by_noise,
+                                                                 "headline": by_noise})
+    long = cross_run_table(load_state(tmp_path))
+    ceil = long[long["model"] == CEILING_MODEL].set_index("noise_level")["r2"]
+    assert ceil.loc[0.2] == pytest.approx(0.875)  # its odd "headline" table is not used
+    frac = ceiling_fractions(long)
+    assert list(frac["mvp_id"]) == ["MVP-0"]  # the bounds themselves are not divided
+    assert frac["r2"].iloc[0] == pytest.approx(0.70 / 0.875)
+    assert frac["r2_lo"].iloc[0] == pytest.approx(0.68 / 0.875)
+    page = _fragments(tmp_path)["runs.md"]
+    assert "fraction of the Fisher ceiling" in page and "ceiling R²_max" in page
+    # no ceiling record: no fraction figure, no crash
+    (runs / "default" / "records" / "BEYOND-ceiling.json").unlink()
+    assert "fraction of the Fisher ceiling" not in _fragments(tmp_path)["runs.md"]
