@@ -209,8 +209,13 @@ def summary_md(state: HubState) -> str:
 #: Models of experiments without an entry here (new notebooks) are drawn too.
 MAIN_MODELS = {"MVP-0": ("global Ridge",), "MVP-1.0": ("piecewise Ridge",),
                "MVP-2.0": ("expert per noise level", "mixed-noise Ridge"),
-               "MVP-3.2": ("conditional Ridge, order 1, true",)}
-_KNOWN = {"MVP-1.1", "MVP-3.0", "MVP-3.1", "MVP-4.0"}
+               "MVP-3.2": ("conditional Ridge, order 1, true",),
+               "MVP-6.0": ("3x3 · mixture soft", "3x3 · logistic soft"),
+               "MVP-7.3": ("noise-conditioned [x, n̂·x]",),
+               "BEYOND-GATE": ("combined gate",),
+               "BEYOND-ceiling": ("Fisher ceiling",)}
+_KNOWN = {"MVP-1.1", "MVP-3.0", "MVP-3.1", "MVP-4.0", "MVP-6.1", "MVP-7.1", "MVP-7.2",
+          "MVP-7.4"}
 
 
 def main_model(mvp_id: str, model: str) -> bool:

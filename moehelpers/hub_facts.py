@@ -150,6 +150,50 @@ def _h_mvp40(rec: Mapping[str, Any]) -> list[dict]:
     return [_row(f"{g} log g gate", n, m(rec, f"r2.{g}")) for g in ("oracle", "pseudo", "learned")]
 
 
+def _h_dict(rec: Mapping[str, Any]) -> list[dict]:
+    """``metrics.r2`` is ``{model: r2}`` or ``{scheme: {gate: r2}}`` (MVP-6.0, 6.1, 7.4)."""
+    n = noise_of(rec)
+    rows = []
+    for name, value in m(rec, "r2").items():
+        if isinstance(value, Mapping):
+            rows += [_row(f"{name} · {gate}", n, r2) for gate, r2 in value.items()]
+        else:
+            rows.append(_row(str(name), n, value))
+    return rows
+
+
+def _h_mvp71(rec: Mapping[str, Any]) -> list[dict]:
+    n = noise_of(rec)  # the gate-noise-free end of the curves (σ = 0)
+    return [_row("hard MoE, 9 bins (clean gate)", n, m(rec, "r2_clean_hard9")),
+            _row("conditional Ridge (clean gate)", n, m(rec, "r2_clean_cond"))]
+
+
+def _h_mvp72(rec: Mapping[str, Any]) -> list[dict]:
+    from moehelpers.results import table
+
+    n = noise_of(rec)
+    steps = table(rec, "steps")
+    rows = [_row(f"Conditional Ridge++ {r['model']}", n, r["r2"]) for _, r in steps.iterrows()]
+    return [*rows, _row("9-bin MoE", n, m(rec, "r2_moe"))]
+
+
+def _per_level(names: Mapping[str, str]) -> Callable[[Mapping[str, Any]], list[dict]]:
+    """Extractor of records holding ``metrics[key]`` as one R² per ``metrics.noise_levels``."""
+    def extract(rec: Mapping[str, Any]) -> list[dict]:
+        levels = m(rec, "noise_levels")
+        return [_row(label, lv, r2) for key, label in names.items()
+                for lv, r2 in zip(levels, m(rec, key), strict=True)]
+    return extract
+
+
+_h_mvp73 = _per_level({"r2_expert": "expert per noise level", "r2_mixed": "mixed-noise Ridge",
+                       "r2_cond1_hat": "noise-conditioned [x, n̂·x]",
+                       "r2_cond2_hat": "noise-conditioned [x, n̂·x, n̂²·x]"})
+_h_combined = _per_level({"r2_MoE1": "MoE-1 (Teff, [M/H])", "r2_MoE2_hat": "MoE-2 (n̂)",
+                          "r2_combined_hat": "combined gate (n̂)",
+                          "r2_conditional_mn_hat": "conditional [x, m·x, n̂·x]"})
+
+
 #: Model names of the Fisher ceiling rows (the figure and the fraction table find them here).
 CEILING_MODEL = "Fisher ceiling R²_max (set level)"
 BAYES_CEILING_MODEL = "shrinkage ceiling (approx.)"
@@ -171,6 +215,8 @@ def _h_ceiling(rec: Mapping[str, Any]) -> list[dict]:
 _HEADLINES: dict[str, Callable[[Mapping[str, Any]], list[dict]]] = {
     "MVP-0": _h_mvp0, "MVP-1.0": _h_mvp10, "MVP-1.1": _h_mvp11, "MVP-2.0": _h_mvp20,
     "MVP-3.0": _h_mvp30, "MVP-3.1": _h_mvp31, "MVP-3.2": _h_mvp32, "MVP-4.0": _h_mvp40,
+    "MVP-6.0": _h_dict, "MVP-6.1": _h_dict, "MVP-7.1": _h_mvp71, "MVP-7.2": _h_mvp72,
+    "MVP-7.3": _h_mvp73, "MVP-7.4": _h_dict, "BEYOND-GATE": _h_combined,
     "BEYOND-ceiling": _h_ceiling,
 }
 
