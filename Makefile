@@ -57,8 +57,14 @@ grid: $(STAMP)
 	$(PY) tools/build_grid.py build --workers 2
 	$(PY) tools/build_grid.py assemble
 
+# One command each (see README); records go to benchmarks/results/, the scaling page plots
+# them. book_time reads runs/$(RUN)/run.json when a run exists instead of rebuilding the
+# book, else times `python -m moehelpers book` end to end.
 benchmark: $(STAMP)
 	$(PY) benchmarks/ridge_path.py
+	$(PY) benchmarks/stream_fit.py
+	@if [ -f runs/$(RUN)/run.json ]; then $(PY) benchmarks/book_time.py --from-run $(RUN); \
+	else $(PY) benchmarks/book_time.py; fi
 
 clean:
 	rm -rf _build

@@ -39,6 +39,9 @@ from threadpoolctl import threadpool_info, threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from moehelpers.ridge import grouped_ridge_paths
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import goal
+
 ALPHAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # the 32k-series grid (REFERENCE.md §3)
 
 
@@ -134,15 +137,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--sklearn-dtype",
-        choices=["float32", "float64"],
-        default="float32",
+        choices=["float32", "float64", "both"],
+        default="both",
         help="dtype handed to sklearn (float32 = the data as stored; sklearn then solves in "
-        "float32)",
+        "float32, 5 orders less accurate at small α; float64 = the same accuracy as ours); "
+        "'both' times both loops",
     )
     ap.add_argument(
         "--threads", type=int, default=None, help="BLAS threads for both (default: as set)"
     )
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/ridge_path.json"))
+    ap.add_argument("--out", type=Path,
+                    default=Path(__file__).resolve().parent / "results" / "ridge_path.json")
     args = ap.parse_args(argv)
     n, p = (4000, 1024) if args.quick else (args.n, args.p)
     alphas = ALPHAS if args.n_alphas is None else tuple(np.logspace(-3, 2, args.n_alphas))
@@ -158,12 +163,18 @@ def main(argv: list[str] | None = None) -> dict:
 
     t_ours, paths = run_ours(X, y, groups, args.n_groups, alphas)
     print(f"ours    {t_ours:8.2f} s  ({[pa.solver[0] for pa in paths]} p=primal d=dual)")
-    X_sk = X if args.sklearn_dtype == "float32" else X.astype(np.float64)
+    t_sk64 = None
+    if args.sklearn_dtype in ("float64", "both"):
+        t_sk64, _ = run_sklearn(X.astype(np.float64), y, groups, args.n_groups, alphas)
+        print(f"sklearn {t_sk64:8.2f} s  (Ridge.fit × {(args.n_groups + 1) * len(alphas)}, "
+              f"float64: the same accuracy as ours)")
+    dtype = "float64" if args.sklearn_dtype == "float64" else "float32"
+    X_sk = X if dtype == "float32" else X.astype(np.float64)
     with warnings.catch_warnings(record=True) as caught:  # float32 solves warn when ill-posed
         warnings.simplefilter("always", LinAlgWarning)
         t_sk, models = run_sklearn(X_sk, y, groups, args.n_groups, alphas)
     n_warn = sum(issubclass(w.category, LinAlgWarning) for w in caught)
-    print(f"sklearn {t_sk:8.2f} s  (Ridge.fit × {len(models) * len(alphas)}, {args.sklearn_dtype})")
+    print(f"sklearn {t_sk:8.2f} s  (Ridge.fit × {len(models) * len(alphas)}, {dtype})")
 
     rel = np.empty((len(paths), len(alphas)))
     for i, (path, fitted) in enumerate(zip(paths, models, strict=True)):
@@ -172,13 +183,17 @@ def main(argv: list[str] | None = None) -> dict:
             ref = model.predict(X_test.astype(X_sk.dtype)).astype(np.float64)
             rel[i, j] = np.max(np.abs(ours[:, j] - ref)) / np.max(np.abs(ref))
     ratio = t_sk / t_ours
-    print(f"speed-up {ratio:.2f}×; max relative prediction difference {rel.max():.2e}")
+    print(f"speed-up {ratio:.2f}× vs sklearn {dtype}; max relative prediction difference "
+          f"{rel.max():.2e}")
+    ratio64 = None if t_sk64 is None else t_sk64 / t_ours
+    if ratio64 is not None:
+        print(f"speed-up {ratio64:.2f}× vs sklearn float64 (same accuracy)")
     per_alpha = dict(zip(map(str, alphas), rel.max(0).tolist(), strict=True))
     print("  per α: " + ", ".join(f"{float(a):.3g}: {r:.1e}" for a, r in per_alpha.items()))
     accuracy = float64_reference(X, y, groups, X_test, paths, models, alphas[0])
     print(
         f"{len(paths)} problems at α={alphas[0]:g} vs float64 sklearn (max rel. difference): "
-        f"ours {accuracy['ours']:.1e}, sklearn({args.sklearn_dtype}) {accuracy['sklearn']:.1e}; "
+        f"ours {accuracy['ours']:.1e}, sklearn({dtype}) {accuracy['sklearn']:.1e}; "
         f"sklearn raised {n_warn} ill-conditioning warnings"
     )
 
@@ -191,7 +206,11 @@ def main(argv: list[str] | None = None) -> dict:
         "methods": [pa.method for pa in paths],
         "seconds_ours": t_ours,
         "seconds_sklearn": t_sk,
+        "sklearn_dtype": dtype,
         "speedup": ratio,
+        "seconds_sklearn_float64": t_sk64,
+        "speedup_vs_float64": ratio64,
+        "goals": [goal(f"speed-up vs sklearn loop ({dtype})", ratio, 5.0, ">=", "×")],
         "max_rel_pred_diff": float(rel.max()),
         "max_rel_pred_diff_per_alpha": per_alpha,
         "max_rel_diff_vs_float64_sklearn_at_smallest_alpha": accuracy,

@@ -6,7 +6,11 @@ One concern per module: :mod:`~moehelpers.data` (spectra I/O), :mod:`~moehelpers
 :mod:`~moehelpers.experiment` (splits and frozen noise), :mod:`~moehelpers.ridge` (the
 Ridge engine), :mod:`~moehelpers.gating` (bin schemes), :mod:`~moehelpers.moe`,
 :mod:`~moehelpers.conditional`, :mod:`~moehelpers.modulated` and
-:mod:`~moehelpers.noise_experts` (experts), :mod:`~moehelpers.gate_noise` (gate-noise curves),
+:mod:`~moehelpers.noise_experts` (experts), :mod:`~moehelpers.noise_conditioning` (one model
+conditioned on the noise level), :mod:`~moehelpers.snr` (noise level from the flux alone),
+:mod:`~moehelpers.gate_noise` (gate-noise curves),
+:mod:`~moehelpers.stream` and :mod:`~moehelpers.stream_fit` (the same models fitted from
+shards streamed chunk by chunk, locally or on Dask),
 :mod:`~moehelpers.pseudo` (routing by predicted labels), :mod:`~moehelpers.flux_gate`
 (a learned gate on the noisy flux), :mod:`~moehelpers.windows` (physical wavelength windows,
 coefficient importance), :mod:`~moehelpers.metrics`,

@@ -418,6 +418,27 @@ def _write_arrays(path: Path, arrays: dict[str, np.ndarray | None], meta_json: s
                 f.create_dataset(key, data=values)
 
 
+def sweep_dead_temporaries(path: Path) -> list[Path]:
+    """Remove temporary files of ``path`` left by writers that were killed.
+
+    A temporary file is named ``.<name>.<pid>.<hex>.tmp``; it is removed only when no
+    process with that pid is alive, so a concurrent writer is never disturbed.
+    """
+    removed = []
+    for tmp in Path(path).parent.glob(f".{Path(path).name}.*.tmp"):
+        parts = tmp.name[len(Path(path).name) + 2:].split(".")
+        if len(parts) != 3 or not parts[0].isdigit():
+            continue
+        try:
+            os.kill(int(parts[0]), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+        except PermissionError:  # alive, owned by someone else
+            continue
+    return removed
+
+
 def write_nested(
     path: Path,
     arrays: dict[str, np.ndarray | None],
@@ -426,7 +447,8 @@ def write_nested(
 ) -> None:
     """Write the nested BOSZ layout atomically: temp file in the same folder, then rename."""
     path = Path(path).expanduser()
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    sweep_dead_temporaries(path)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
     try:
         labels.to_hdf(tmp, key="dataset/params", mode="w", format="table")
         _write_arrays(tmp, arrays, meta_json)

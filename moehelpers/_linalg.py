@@ -241,7 +241,9 @@ def dual_coefs(
         sw = np.sqrt(w)
         xc *= sw[:, None]
         yc *= sw
-    kernel = xc @ xc.T
+    # K = X_c X_cᵀ by dsyrk: half the flops of a general product, upper triangle only
+    # (every consumer reads only the upper triangle); X_c.T is a Fortran view, no copy.
+    kernel = blas.dsyrk(1.0, xc.T, trans=1, lower=0)
     if method == "eigen":
         coefs = solve_eigen_dual(*eigen_decompose(kernel), xc, yc, alphas)
     else:
@@ -312,6 +314,12 @@ def check_x(
     if x is None:
         raise InvalidParameterError(
             f"{name} is None; an array of shape (n_samples, n_features) is required."
+        )
+    if hasattr(x, "error") and hasattr(x, "flux"):  # a SpectraSet: never guess the array
+        raise InvalidParameterError(
+            f"{name} is a spectra set; pass its (noisy) flux array, e.g. "
+            "spectra.noisy(level, seed) or spectra.flux. Models never take the set itself, so "
+            "its per-pixel error array (which leaks log g) cannot become a feature by accident."
         )
     x = _as_array(x)
     if len(x.shape) != 2:

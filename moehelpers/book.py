@@ -159,7 +159,9 @@ def write_status_page(root: Path) -> Path:
         for nb in run.get("notebooks", []):
             error = (nb.get("error") or "").strip().splitlines()
             first = error[-1].replace("|", "\\|")[:160] if error else ""
-            status = "**failed**" if nb.get("status") == "failed" else nb.get("status", "")
+            status = {"failed": "**failed**",
+                      "running": "**interrupted** (the batch stopped while it ran)"}.get(
+                nb.get("status"), nb.get("status", ""))
             lines.append(f"| {nb.get('notebook')} | {status} | {nb.get('seconds', 0):.1f} | "
                          f"{first} |")
         lines.append("")

@@ -1,4 +1,4 @@
-"""Command line: ``python -m moehelpers {data,run,book,list}``.
+"""Command line: ``python -m moehelpers {data,run,book,list,fit-stream}``.
 
 Examples
 --------
@@ -6,6 +6,8 @@ Examples
 ``python -m moehelpers run --name n035 --noise 0.35``
 ``python -m moehelpers run --name quick --notebooks 01 -p n_train=2000``
 ``python -m moehelpers book``                 data → default run → HTML book
+``python -m moehelpers fit-stream --train /data/train_shards --val /data/val_1k``
+``python -m moehelpers fit-stream ... --model piecewise --scheduler tcp://host:8786``
 """
 
 from __future__ import annotations
@@ -85,6 +87,52 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+_STREAM_MODELS = ("global", "piecewise", "conditional", "noise-experts")
+
+
+def _stream_model(args: argparse.Namespace) -> Any:
+    from moehelpers.conditional import ConditionalRidge
+    from moehelpers.moe import PiecewiseRidge
+    from moehelpers.noise_experts import NoiseExperts
+    from moehelpers.ridge import DEFAULT_ALPHAS, RidgeRegressor
+
+    alphas = DEFAULT_ALPHAS if args.alphas is None else json.loads(args.alphas)
+    if args.model == "piecewise":
+        return PiecewiseRidge(alphas=alphas)
+    if args.model == "conditional":
+        return ConditionalRidge(order=args.order, alphas=alphas, condition=args.condition)
+    if args.model == "noise-experts":
+        levels = [0.0, 0.1, 0.2, 0.5, 1.0] if args.levels is None else json.loads(args.levels)
+        return NoiseExperts(levels=levels, alphas=alphas, seed=args.seed)
+    return RidgeRegressor(alphas=alphas)
+
+
+def _cmd_fit_stream(args: argparse.Namespace) -> int:
+    import time
+
+    from moehelpers.stream_fit import fit_stream
+
+    model = _stream_model(args)
+    t0 = time.perf_counter()
+    fit_stream(model, args.train, args.val, target=args.target, noise_level=args.noise,
+               seed=args.seed, chunk_size=args.chunk_size, scheduler=args.scheduler,
+               rows_per_task=args.rows_per_task)
+    seconds = time.perf_counter() - t0
+    alpha = getattr(model, "alpha_", None)
+    if alpha is None:
+        alpha = getattr(model, "alpha_per_expert_", getattr(model, "expert_alphas_", None))
+    summary = {"model": args.model, "rows": int(model.stream_n_rows_), "seconds": seconds,
+               "alpha": alpha.tolist() if hasattr(alpha, "tolist") else alpha,
+               "scheduler": args.scheduler}
+    if args.out is not None:
+        import joblib
+
+        joblib.dump(model, args.out)
+        summary["model_file"] = str(args.out)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m moehelpers", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -107,6 +155,24 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-execute", action="store_true", help="only rebuild the HTML")
     b.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
     b.set_defaults(func=_cmd_book)
+
+    fs = sub.add_parser("fit-stream", help="fit a Ridge-family model streamed from shards")
+    fs.add_argument("--train", required=True, help="training file, split folder or shards")
+    fs.add_argument("--val", default=None, help="validation split (α is chosen on it)")
+    fs.add_argument("--model", choices=_STREAM_MODELS, default="global")
+    fs.add_argument("--target", default="log_g")
+    fs.add_argument("--noise", type=float, default=0.2, help="training/validation noise")
+    fs.add_argument("--seed", type=int, default=42, help="noise seed")
+    fs.add_argument("--alphas", default=None, help="JSON list of α (default 1e-3 … 1e5)")
+    fs.add_argument("--order", type=int, default=1, help="conditional model order")
+    fs.add_argument("--condition", default="M_H", help="conditioning label")
+    fs.add_argument("--levels", default=None, help="JSON list of noise levels (noise-experts)")
+    fs.add_argument("--chunk-size", type=int, default=4096, help="rows per chunk")
+    fs.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://...)")
+    fs.add_argument("--rows-per-task", type=int, default=None,
+                    help="Dask task size in rows (default: one task per shard)")
+    fs.add_argument("--out", default=None, help="write the fitted model (joblib)")
+    fs.set_defaults(func=_cmd_fit_stream)
 
     ls = sub.add_parser("list", help="list runs and their status")
     ls.set_defaults(func=_cmd_list)

@@ -51,9 +51,17 @@ class Splits:
 
 
 def _find_split(root: Path, split: str) -> Path | None:
-    for cand in (root / split, root / f"{split}.h5", root / split / "dataset.h5"):
-        if cand.exists():
+    """The file or shard folder of one split, or None.
+
+    A split folder counts only when it holds an HDF5 file: a folder left by a killed
+    writer (only a hidden temporary file inside) is not mistaken for a finished split.
+    """
+    for cand in (root / split / "dataset.h5", root / f"{split}.h5"):
+        if cand.is_file():
             return cand
+    folder = root / split
+    if folder.is_dir() and any(folder.glob("[!.]*.h5")):
+        return folder
     return None
 
 
@@ -120,6 +128,13 @@ def load_splits(
                 "train/val/test entries, or '' for the embedded dataset.")
     sizes = {"train": n_train, "val": n_val, "test": n_test}
     found = {s: _find_split(root, s) for s in SPLITS} if root.is_dir() else {}
+    started = any(found.values()) or any((root / sp).is_dir() for sp in SPLITS)
+    if found and started and not all(found.values()):
+        missing = [sp for sp in SPLITS if not found[sp]]
+        raise DataFileNotFoundError(
+            f"{str(root)!r} has no finished {' / '.join(missing)} split (expected "
+            f"<split>/dataset.h5, <split>.h5 or a <split>/ folder of .h5 shards). A write may "
+            "have been interrupted: rerun `make data` (embedded data) or rewrite those files.")
     if found and all(found.values()):
         paths = {s: found[s] for s in SPLITS}
         sets = {s: _data.load(p, n=sizes[s]) for s, p in paths.items()}

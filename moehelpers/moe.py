@@ -168,6 +168,62 @@ class PiecewiseRidge(BaseEstimator):
         fit_together([self], X, y, labels, X_val, y_val, labels_val)
         return self
 
+    def fit_stats(
+        self,
+        bin_stats: Sequence[RidgeStats],
+        labels: pd.DataFrame | Mapping[str, Any],
+        X_val: Any = None,
+        y_val: Any = None,
+        labels_val: pd.DataFrame | Mapping[str, Any] | None = None,
+    ) -> PiecewiseRidge:
+        """Fit from per-bin statistics computed elsewhere (e.g. streamed from shards).
+
+        ``bin_stats`` holds one :class:`~moehelpers.ridge.RidgeStats` per bin of the scheme
+        plus one for the uncovered stars (last), all of the training stars whose routing
+        ``labels`` are given (labels only: the spectra are not needed). Every model is
+        solved in primal form from the statistics, whatever ``solver`` says (except
+        ``"dual"``, which needs the rows and is refused).
+        """
+        if self.solver == "dual":
+            raise InvalidParameterError(
+                "solver='dual' needs the training rows; fitting from statistics is primal. "
+                "Use solver='auto' or 'primal'.")
+        given = [v is not None for v in (X_val, y_val, labels_val)]
+        if any(given) and not all(given):
+            raise InvalidParameterError(
+                "Pass X_val, y_val and labels_val together, or none of them.")
+        n = len(next(iter(labels.values()))) if isinstance(labels, Mapping) else len(labels)
+        scheme, _ = self._check_params()
+        if len(bin_stats) != scheme.n_bins + 1:
+            raise ShapeMismatchError(
+                f"bin_stats must hold {scheme.n_bins + 1} statistics (one per bin of "
+                f"{scheme.name!r}, then the uncovered stars); got {len(bin_stats)}.")
+        p = bin_stats[0].n_features
+        val = None
+        if all(given):
+            X_val, y_val, _ = check_xy(X_val, y_val, None, n_features=p, name="X_val")
+            val = (X_val, y_val)
+        r = _route(self, labels, n, labels_val, 0 if val is None else X_val.shape[0])
+        counts = np.bincount(np.where(r.bins < 0, scheme.n_bins, r.bins),
+                             minlength=scheme.n_bins + 1)
+        if not np.allclose(counts, [s.n for s in bin_stats]):
+            raise ShapeMismatchError(
+                f"bin_stats hold {[round(s.n) for s in bin_stats]} stars per bin but the labels "
+                f"route {counts.tolist()}; pass the labels of the same training stars.")
+        if val is None and r.alphas.size > 1:
+            raise InvalidParameterError(
+                "More than one α needs validation data: α is chosen on a validation split "
+                "only. Pass X_val, y_val and labels_val, or a single alpha.")
+        path = ridge_path_from_stats(_summed(list(bin_stats)), r.alphas,
+                                     fit_intercept=self.fit_intercept, method=self.method)
+        sel = path.select(*val) if val is not None else None
+        index = 0 if sel is None else sel.index
+        self.global_ = self._regressor(path, index, None if sel is None else sel.val_scores)
+        combo_col = np.append(r.plan.expert_of_bin, -1)  # uncovered stars serve no expert
+        _fit_experts(self, r, list(bin_stats), combo_col, None, None, val, index)
+        self.n_features_in_ = p
+        return self
+
     def _check_params(self) -> tuple[BinScheme, np.ndarray]:
         check_choice("small_bins", self.small_bins, _STRATEGIES)
         check_choice("solver", self.solver, ("auto", "primal", "dual"))
@@ -236,8 +292,8 @@ def _summed(stats: list) -> Any:
 def _expert_path(model: PiecewiseRidge, X: Any, y: np.ndarray, rows: np.ndarray,
                  stats: list, alphas: np.ndarray) -> RidgePath:
     """Dual path from the rows when the expert has fewer stars than pixels, else primal
-    from the sum of the expert's refinement-group statistics."""
-    if _is_dual(model, rows.size, X.shape[1]):
+    from the sum of the expert's refinement-group statistics (always primal without ``X``)."""
+    if X is not None and _is_dual(model, rows.size, X.shape[1]):
         return ridge_path(np.asarray(X[rows]), y[rows], alphas, solver="dual",
                           fit_intercept=model.fit_intercept, method=model.method)
     return ridge_path_from_stats(_summed(stats), alphas, fit_intercept=model.fit_intercept,

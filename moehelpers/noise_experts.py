@@ -158,6 +158,29 @@ class NoiseExperts(BaseEstimator):
         self.n_features_in_ = p
         return self
 
+    def fit_stats(self, stats: Sequence[RidgeStats], X_val: Sequence[Any],
+                  y_val: Any) -> NoiseExperts:
+        """Fit from per-level training statistics computed elsewhere (e.g. streamed).
+
+        ``stats[k]`` and ``X_val[k]`` are the training statistics and the noisy validation
+        spectra at ``levels[k]``; ``y_val`` the validation targets (the same stars at every
+        level). The mixed model uses the summed statistics and the pooled validation sets.
+        """
+        levels = check_levels(self.levels)
+        if len(stats) != levels.size or len(X_val) != levels.size:
+            raise ShapeMismatchError(
+                f"{levels.size} levels need as many statistics and validation sets; got "
+                f"{len(stats)} and {len(X_val)}.")
+        y_val = np.asarray(y_val, dtype=np.float64)
+        self.experts_ = [self._ridge().fit_stats(s, xv, y_val)
+                         for s, xv in zip(stats, X_val, strict=True)]
+        self.mixed_ = self._ridge().fit_stats(sum(stats), np.concatenate(list(X_val)),
+                                              np.tile(y_val, levels.size))
+        self.levels_ = levels
+        self.expert_alphas_ = np.array([e.alpha_ for e in self.experts_])
+        self.n_features_in_ = stats[0].n_features
+        return self
+
     def expert(self, level: float) -> RidgeRegressor:
         """The expert trained at exactly ``level`` (to 1e-6)."""
         check_is_fitted(self, "experts_")

@@ -6,6 +6,12 @@ A *run* is a named set of parameter overrides. Executing a run writes
 ``runs/<run>/records/<mvp>.json``          result records (written by the notebooks)
 ``runs/<run>/run.json``                    the run manifest: parameters, status per notebook
 
+Crash safety: papermill writes each executed copy under ``runs/<run>/.partial/`` and the
+copy is moved into ``notebooks/`` only when its execution ended (successfully or with an
+error kept in place), so a batch killed mid-way never leaves a half-executed page that the
+book would mistake for a finished one. Before a notebook starts, ``run.json`` lists it as
+``"running"``; a manifest still saying so after the batch stopped marks it interrupted.
+
 Runs are independent: re-executing one never touches another. Parameter values
 are checked against each notebook's annotated ``parameters`` cell *before*
 papermill injects them as code, so a value can only ever be a literal of the
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 import traceback
 from collections.abc import Iterable, Mapping
@@ -49,10 +56,11 @@ class NotebookStatus:
     """Outcome of one executed notebook."""
 
     notebook: str
-    status: str  # "ok" | "failed" | "skipped"
+    status: str  # "ok" | "failed" | "running" (interrupted if the batch is gone)
     seconds: float
     output: str
     error: str = ""
+    records: list[str] = field(default_factory=list)  # record files this notebook wrote
 
 
 @dataclass
@@ -212,6 +220,13 @@ def _write_json_atomic(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
+def _record_stamps(records: Path) -> dict[str, int]:
+    """Modification times (ns) of the run's record files, to see which a notebook wrote."""
+    if not records.is_dir():
+        return {}
+    return {p.name: p.stat().st_mtime_ns for p in records.glob("*.json")}
+
+
 def execute_run(
     run: str = "default",
     *,
@@ -262,28 +277,42 @@ def execute_run(
         )
     plan = [(p, _params_for(p, run, noise, overrides)) for p in paths]  # validate all first
 
-    out_dir = runs_dir() / run / "notebooks"
+    run_dir = runs_dir() / run
+    out_dir = run_dir / "notebooks"
+    partial_dir = run_dir / ".partial"  # executions in progress (or killed) live here
     out_dir.mkdir(parents=True, exist_ok=True)
+    if partial_dir.exists():  # left by a batch that was killed: never a finished page
+        shutil.rmtree(partial_dir)
+    partial_dir.mkdir()
     summary = RunSummary(run=run, params={"noise": noise, **overrides})
     bar = tqdm(plan, desc=f"run {run}", unit="nb", disable=not progress)
     for path, nb_params in bar:
         bar.set_postfix_str(path.stem)
-        output = out_dir / path.name
+        output, partial = out_dir / path.name, partial_dir / path.name
+        state = NotebookStatus(notebook=path.stem, status="running", seconds=0.0,
+                               output=str(output.relative_to(runs_dir())))
+        summary.notebooks.append(state)
+        _write_json_atomic(run_dir / "run.json", asdict(summary))
+        before = _record_stamps(run_dir / "records")
         start = time.perf_counter()
-        status, error = "ok", ""
         try:
             papermill.execute_notebook(
-                str(path), str(output), parameters=nb_params, progress_bar=False,
+                str(path), str(partial), parameters=nb_params, progress_bar=False,
                 kernel_name=kernel_name, cwd=str(repo_root()),
             )
+            state.status = "ok"
         except Exception as exc:  # papermill wraps kernel errors; keep going (isolation)
-            status = "failed"
-            error = f"{type(exc).__name__}: {exc}"
+            state.status = "failed"
+            state.error = f"{type(exc).__name__}: {exc}"
             log.debug("notebook %s failed:\n%s", path.name, traceback.format_exc())
-        if output.exists():
-            _hide_parameter_cells(output)
-        summary.notebooks.append(NotebookStatus(
-            notebook=path.stem, status=status, seconds=time.perf_counter() - start,
-            output=str(output.relative_to(runs_dir())), error=error))
-        _write_json_atomic(runs_dir() / run / "run.json", asdict(summary))
+        state.seconds = time.perf_counter() - start
+        after = _record_stamps(run_dir / "records")
+        state.records = sorted(name for name, t in after.items() if before.get(name) != t)
+        if partial.exists():
+            _hide_parameter_cells(partial)
+            os.replace(partial, output)
+        else:  # papermill failed before writing anything: no stale page from an older run
+            output.unlink(missing_ok=True)
+        _write_json_atomic(run_dir / "run.json", asdict(summary))
+    shutil.rmtree(partial_dir, ignore_errors=True)
     return summary

@@ -38,10 +38,19 @@ TINY: dict[str, dict] = {
     "08_mvp4_logg_gates": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                            "gate_components": 5, "gate_pca_rows": 200},
     "09_mvp5_coefficients": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5},
+    "14_mvp7_noise_conditioning": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50,
+                                   "estimator_rows": 200, "noise_orders": [1]},
+    "17_beyond_combined_gate": {"expert_noise_levels": [0.0, 0.5, 1.0], "n_boot": 50,
+                                "estimator_rows": 200, "min_bin_train": 20, "min_bin_val": 5},
+    "18_beyond_snr_estimation": {"expert_noise_levels": [0.0, 0.5, 1.0]},
     "12_mvp7_gate_noise": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                            "gate_sigmas": [0.0, 0.2, 1.0], "gate_repeats": 3},
     "13_mvp7_conditional_pp": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                                "pixel_bin": 16},
+    "19_scaling": {"n_stream": 250, "chunk_size": 60, "rows_per_task": 100},
+    # noise_levels come from 01's entry ([0.0, 1.0]; level 0 is skipped by the ceiling)
+    "16_beyond_ceiling": {"n_boot": 50, "mc_stars": 2, "mc_draws": 20, "mc_iter": 3,
+                          "median_windows": [1, 64]},
 }
 
 

@@ -417,10 +417,13 @@ def run_node(node) -> tuple[str, float, str]:
         _, norm, cont = convolve_resample(w, f, c)
         if not (np.all(np.isfinite(norm)) and np.all(cont > 0)):
             raise FloatingPointError("non-finite flux or non-positive continuum")
-        atomic_save(dest, lambda p: np.savez(
-            open(p, "wb"), norm=norm.astype(np.float32), cont=cont, teff=teff, logg=logg,
-            mh=mh, vmic=vmic_rule(teff, logg), molecules=use_molecules(teff, mh),
-            n_lines=nl, seconds=dt))
+        def write(p: Path) -> None:
+            with open(p, "wb") as fh:  # closed (flushed) before the rename
+                np.savez(fh, norm=norm.astype(np.float32), cont=cont, teff=teff, logg=logg,
+                         mh=mh, vmic=vmic_rule(teff, logg), molecules=use_molecules(teff, mh),
+                         n_lines=nl, seconds=dt)
+
+        atomic_save(dest, write)
         return name, dt, "ok"
     except Exception as exc:  # reported in build.log; the node stays missing
         return name, 0.0, f"FAILED {type(exc).__name__}: {exc}"
@@ -445,6 +448,16 @@ def all_nodes(order: str = "cost") -> list[tuple[float, float, float]]:
     return nodes
 
 
+def missing_nodes(nodes, folder: Path) -> list[tuple[float, float, float]]:
+    """Nodes without a finished spectrum in ``folder``.
+
+    A node is done only when its final ``.npz`` exists; :func:`atomic_save` renames onto
+    that name after the file is complete, so a worker killed mid-write leaves the node
+    missing (and a dead ``.tmp`` file), never a truncated spectrum taken as done.
+    """
+    return [n for n in nodes if not (Path(folder) / f"{node_name(*n)}.npz").exists()]
+
+
 def cmd_build(args) -> None:
     import multiprocessing as mp
 
@@ -452,7 +465,7 @@ def cmd_build(args) -> None:
 
     NODES.mkdir(parents=True, exist_ok=True)
     logging.disable(logging.WARNING)  # pysme is chatty; failures are logged to build.log
-    todo = [n for n in all_nodes() if not (NODES / f"{node_name(*n)}.npz").exists()]
+    todo = missing_nodes(all_nodes(), NODES)
     log = open(BUILD / "build.log", "a", buffering=1)
     log.write(f"{time.strftime('%F %T')} start: {len(todo)} nodes to do, "
               f"{len(all_nodes()) - len(todo)} done, {args.workers} workers\n")

@@ -1,0 +1,53 @@
+"""The benchmark scripts run end to end at tiny sizes and write honest records."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from moehelpers.paths import repo_root
+from moehelpers.runner import list_notebooks
+
+sys.path.insert(0, str(repo_root() / "benchmarks"))
+import book_time
+import stream_fit
+
+
+def _run_json(root: Path, run: str, notebooks: list[str], params: dict) -> None:
+    (root / run).mkdir(parents=True)
+    (root / run / "run.json").write_text(json.dumps({
+        "run": run, "params": params,
+        "notebooks": [{"notebook": nb, "status": "ok", "seconds": 100.0, "output": "",
+                       "error": ""} for nb in notebooks]}))
+
+
+def test_book_time_judges_only_a_full_default_run(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MOE_RUNS_DIR", str(tmp_path))
+    every = [p.stem for p in list_notebooks()]
+    _run_json(tmp_path, "full", every, {"noise": None})
+    _run_json(tmp_path, "part", every[:2], {"noise": None})
+    _run_json(tmp_path, "small", every, {"noise": None, "n_train": 300})
+    rec = book_time.main(["--from-run", "full", "--out", str(tmp_path / "a.json")])
+    assert rec["full_book"] and rec["total_seconds"] == 100.0 * len(every)
+    (g,) = rec["goals"]
+    assert g["met"] == (100.0 * len(every) <= 600.0) and g["target"] == 600.0
+    for run in ("part", "small"):
+        rec = book_time.main(["--from-run", run, "--out", str(tmp_path / f"{run}.json")])
+        assert not rec["full_book"] and rec["goals"] == []
+    assert json.loads((tmp_path / "a.json").read_text())["benchmark"] == "book_time"
+    with pytest.raises(SystemExit, match="not found"):
+        book_time.main(["--from-run", "nowhere"])
+
+
+def test_stream_fit_benchmark_tiny(tmp_path) -> None:
+    out = tmp_path / "sf.json"
+    rec = stream_fit.main(["--n", "3000", "--p", "64", "--shards", "3", "--n-mem", "1000",
+                           "--chunk-size", "700", "--scratch", str(tmp_path), "--out", str(out)])
+    assert rec["stream"]["rows"] == 3000 and rec["memory"]["rows"] == 1000
+    assert 0 < rec["stream"]["peak_rss_mib"] < 2048 and rec["goals"][0]["met"]
+    assert rec["stream"]["syrk_gflops"] > 0 and rec["throughput_ratio_stream_vs_memory"] > 0
+    assert not list(tmp_path.glob("moe_stream_*"))  # the scratch shards were deleted
+    assert json.loads(out.read_text())["goals"][0]["name"] == "peak RSS of the streamed fit"
