@@ -37,12 +37,15 @@ def test_mvp7_1_record(executed: dict) -> None:
         assert math.isclose(sel["r2"].mean(), m[f"r2_{tag}"][m["sigmas"].index(1.0)])
     v = rec["verdicts"]
     assert {"H-A1_conditional_keeps", "H-A1_hard_collapses", "H-A1_conditional_more_tolerant",
+            "real_gate_conditional_better",
             "stop_loss_both_collapse"} <= set(v)
     assert v["H-A1_conditional_keeps"]["value"] == m["decision_retention_cond"]
     assert v["H-A1_conditional_keeps"]["threshold"] == p["keep_low"] == 0.6
     assert v["H-A1_hard_collapses"]["threshold"] == p["collapse_below"]
     assert rec["notes"]  # the decision in words
     assert 0 < m["sigma_real"] < 2 and np.isfinite(m["real_retention_cond"])
+    assert m["real_delta_r2_lo"] <= m["real_delta_r2"] <= m["real_delta_r2_hi"]
+    assert v["real_gate_conditional_better"]["value"] == m["real_delta_r2_lo"]
 
 
 def test_mvp7_2_record(executed: dict) -> None:
