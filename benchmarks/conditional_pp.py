@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import json
-import platform
 import sys
 import time
 import tracemalloc
@@ -37,11 +35,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from moehelpers.modulated import ModulatedRidge
 from moehelpers.ridge import RidgeRegressor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, write_record
 
 TERMS = ["m", "t", "m*t", "m^2", "t^2"]
 
@@ -113,14 +114,9 @@ def main(argv: list[str] | None = None) -> dict:
         "seconds_grams": t_g, "seconds_wide": t_w, "peak_bytes_grams": mem_g,
         "peak_bytes_wide": mem_w, "time_ratio_wide_over_grams": t_w / t_g,
         "memory_ratio_wide_over_grams": mem_w / mem_g, "max_rel_coef_diff": diff,
-        "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "platform": platform.platform(), "blas": threadpool_info()},
+        "machine": machine_info(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    print(f"wrote {write_record('conditional_pp', record, args.out)}")
     return record
 
 

@@ -21,26 +21,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy
-import sklearn
 from scipy.linalg import LinAlgWarning
 from sklearn.linear_model import Ridge
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from moehelpers.ridge import grouped_ridge_paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import goal
+from _common import goal, machine_info, write_record
 
 ALPHAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # the 32k-series grid (REFERENCE.md §3)
 
@@ -103,22 +98,6 @@ def float64_reference(X, y, groups, X_test, paths, models, alpha) -> dict[str, f
         theirs = np.max(np.abs(model.predict(X_test.astype(model.coef_.dtype)) - ref)) / scale
         worst = {"ours": max(worst["ours"], ours), "sklearn": max(worst["sklearn"], theirs)}
     return {k: float(v) for k, v in worst.items()}
-
-
-def machine_info() -> dict:
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": affinity,
-        "platform": platform.platform(),
-        "processor": platform.processor(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "sklearn": sklearn.__version__,
-        "blas": threadpool_info(),
-        "loadavg_before": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -217,11 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
         "sklearn_linalg_warnings": n_warn,
         "machine": info,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    print(f"wrote {write_record('ridge_path', record, args.out)}")
     return record
 
 

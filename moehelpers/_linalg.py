@@ -298,6 +298,20 @@ def _check_finite(a: np.ndarray, name: str) -> None:
         )
 
 
+def refuse_spectra_set(x: Any, purpose: str) -> None:
+    """Raise when ``x`` is a spectra set (anything with ``flux`` or ``error`` attributes).
+
+    Models, gates and estimators take the (noisy) flux array itself, so the per-pixel error
+    array a spectra set carries, which leaks log g (REFERENCE.md §2), can never become an
+    input by accident. ``purpose`` completes the message ("never {purpose}").
+    """
+    if hasattr(x, "error") or hasattr(x, "flux"):
+        raise InvalidParameterError(
+            "Pass the noisy flux array itself (n_stars, n_pixels), e.g. spectra.noisy(level, "
+            f"seed) or experiment.noisy_splits(...)['train'], not a spectra set: its error "
+            f"array leaks log g and is never {purpose}.")
+
+
 def check_x(
     x: Any,
     *,
@@ -315,12 +329,7 @@ def check_x(
         raise InvalidParameterError(
             f"{name} is None; an array of shape (n_samples, n_features) is required."
         )
-    if hasattr(x, "error") and hasattr(x, "flux"):  # a SpectraSet: never guess the array
-        raise InvalidParameterError(
-            f"{name} is a spectra set; pass its (noisy) flux array, e.g. "
-            "spectra.noisy(level, seed) or spectra.flux. Models never take the set itself, so "
-            "its per-pixel error array (which leaks log g) cannot become a feature by accident."
-        )
+    refuse_spectra_set(x, f"{name} of a model")
     x = _as_array(x)
     if len(x.shape) != 2:
         raise ShapeMismatchError(

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from sklearn.decomposition import PCA
 
+from moehelpers._linalg import refuse_spectra_set
 from moehelpers.errors import InvalidParameterError, NonFiniteDataError, ShapeMismatchError
 from moehelpers.windows import PHYSICAL_WINDOWS, Window, window_mask
 
@@ -67,11 +68,7 @@ def check_gate_flux(flux: Any, /) -> np.ndarray:
     ShapeMismatchError, NonFiniteDataError
         For a non-2-D or non-finite array.
     """
-    if hasattr(flux, "error") or hasattr(flux, "flux"):
-        raise InvalidParameterError(
-            "Gate features take the noisy flux array itself (n_stars, n_pixels), not a "
-            "spectra set: the error array leaks log g and can never be a gate feature. "
-            "Pass e.g. experiment.noisy_splits(...)['train'].")
+    refuse_spectra_set(flux, "a gate feature")
     x = np.asarray(flux)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] < 3:
         raise ShapeMismatchError(f"flux must be 2-D (n_stars ≥ 1, n_pixels ≥ 3); got shape "

@@ -21,6 +21,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from moehelpers._linalg import refuse_spectra_set
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.gating import AxisBins
 
@@ -30,10 +31,7 @@ _CHUNK = 4096  # rows per projection chunk
 
 
 def _flux(flux: Any) -> np.ndarray:
-    if hasattr(flux, "error") or hasattr(flux, "flux"):
-        raise InvalidParameterError(
-            "Pass the noisy flux array itself (n_stars, n_pixels), not a spectra set: the "
-            "error array leaks log g and is never a gate feature.")
+    refuse_spectra_set(flux, "a gate feature")
     x = np.asarray(flux)
     if x.ndim != 2:
         raise ShapeMismatchError(f"flux must be 2-D (n_stars, n_pixels); got shape {x.shape}.")

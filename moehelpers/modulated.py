@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from moehelpers import _linalg
+from moehelpers._block_path import BlockPathMixin, best_alpha_index
 from moehelpers._linalg import check_alphas, check_choice, check_x, check_xy
 from moehelpers._terms import (  # re-exported
     ModulatorScaling,
@@ -148,7 +149,7 @@ def _blocks(stats: Mapping[Monomial, RidgeStats], full: np.ndarray, fit_intercep
     return a, b, means, (y0 / n if fit_intercept else 0.0)
 
 
-class ModulatedRidge(RegressorMixin, BaseEstimator):
+class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
     """One Ridge on ``[x, z₁·x, …, z_K·x]`` solved from weighted Gram blocks.
 
     Parameters
@@ -267,11 +268,7 @@ class ModulatedRidge(RegressorMixin, BaseEstimator):
             val = (X_val, y_val, self._zvals(Z_val, X_val.shape[0]))
         coefs, intercepts, scores = self._solve(a, b, means, ybar, alphas, val)
         del a
-        best, self.val_scores_ = 0, scores
-        if scores is not None:
-            top = np.nanmax(scores)
-            tied = scores >= top - 1e-12 * max(1.0, abs(top))  # NaN (unvisited) → False
-            best = int(np.flatnonzero(tied)[np.argmax(alphas[tied])])  # ties → larger α
+        best, self.val_scores_ = best_alpha_index(scores, alphas), scores
         self.alphas_, self.alpha_ = alphas, float(alphas[best])
         self.coef_ = coefs[best]
         self.coef_blocks_ = self.coef_.reshape(full.shape[0], p)
@@ -282,54 +279,6 @@ class ModulatedRidge(RegressorMixin, BaseEstimator):
         """Modulator values (n, K+1), first column ones."""
         V = self.scaling_.transform(Z, n)
         return np.column_stack([monomial_values(V, e) for e in _with_one(self.exponents_)])
-
-    def _intercepts(self, coefs: np.ndarray, means: np.ndarray, ybar: float) -> np.ndarray:
-        if not self.fit_intercept:
-            return np.zeros(coefs.shape[0])
-        return ybar - coefs @ means.ravel()
-
-    def _solve(self, a: np.ndarray, b: np.ndarray, means: np.ndarray, ybar: float,
-               alphas: np.ndarray, val: tuple | None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        if self.alpha_search == "walk" and val is not None and alphas.size > 2:
-            return self._walk(a, b, means, ybar, alphas, val)
-        if _linalg.choose_method(self.method, alphas.size) == "eigen":
-            coefs = _linalg.solve_eigen_primal(*_linalg.eigen_decompose(a), b, alphas)
-        else:
-            coefs = _linalg.solve_cholesky_primal(a, b, alphas)
-        intercepts = self._intercepts(coefs, means, ybar)
-        scores = None if val is None else np.atleast_1d(
-            r2(val[1], self._predict_path(val[0], val[2], coefs, intercepts)))
-        return coefs, intercepts, scores
-
-    def _walk(self, a: np.ndarray, b: np.ndarray, means: np.ndarray, ybar: float,
-              alphas: np.ndarray, val: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Hill-climb over the sorted α grid on validation R² (see ``alpha_search``)."""
-        coefs = np.full((alphas.size, b.size), np.nan)
-        intercepts = np.full(alphas.size, np.nan)
-        scores = np.full(alphas.size, np.nan)
-        rank = np.argsort(alphas, kind="stable")
-
-        def visit(pos: int) -> float:
-            i = rank[pos]
-            if np.isnan(scores[i]):
-                coefs[i] = _linalg.solve_cholesky_primal(a, b, alphas[i:i + 1])[0]
-                intercepts[i] = self._intercepts(coefs[i:i + 1], means, ybar)[0]
-                pred = self._predict_path(val[0], val[2], coefs[i:i + 1], intercepts[i:i + 1])
-                scores[i] = float(r2(val[1], pred[:, 0]))
-            return scores[i]
-
-        pos = (alphas.size - 1) // 2 if self.alpha_start is None else int(
-            np.argmin(np.abs(np.log(alphas[rank]) - np.log(self.alpha_start))))
-        while True:
-            cands = [q for q in (pos - 1, pos, pos + 1) if 0 <= q < alphas.size]
-            vals = [visit(q) for q in cands]
-            top = max(vals)
-            nxt = max(q for q, v in zip(cands, vals, strict=True)
-                      if v >= top - 1e-12 * max(1.0, abs(top)))  # ties → larger α
-            if nxt == pos:
-                return coefs, intercepts, scores
-            pos = nxt
 
     def _predict_path(self, X: Any, zv: np.ndarray, coefs: np.ndarray,
                       intercepts: np.ndarray) -> np.ndarray:

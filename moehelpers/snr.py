@@ -36,7 +36,7 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from moehelpers._linalg import check_choice
+from moehelpers._linalg import check_choice, refuse_spectra_set
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.metrics import r2
 
@@ -51,10 +51,7 @@ _TINY = 1e-12
 
 def _flux(flux: Any) -> np.ndarray:
     """The flux as a 2-D array; a spectra set (which carries the error array) is refused."""
-    if hasattr(flux, "error") or hasattr(flux, "flux"):
-        raise InvalidParameterError(
-            "Pass the noisy flux array itself (n_stars, n_pixels), not a spectra set: the "
-            "error array leaks log g and is never an input of a noise estimator.")
+    refuse_spectra_set(flux, "an input of a noise estimator")
     x = np.asarray(flux)
     if x.ndim != 2:
         raise ShapeMismatchError(f"flux must be 2-D (n_stars, n_pixels); got shape {x.shape}.")
