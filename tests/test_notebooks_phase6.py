@@ -88,8 +88,10 @@ def test_mvp7_4_record(executed: dict) -> None:
     gaps = results.table(rec, "gaps")
     assert math.isclose(gaps["delta_r2"].iloc[0], r2["window gate, soft multinomial"]
                         - r2["pseudo (predicted Teff, M/H)"])
+    # the rules compare with Conditional Ridge++ (predicted labels), the document's model
     assert math.isclose(gaps["delta_r2"].iloc[1], r2["window gate, soft multinomial"]
-                        - r2["conditional Ridge (predicted M/H)"])
+                        - r2["Conditional Ridge++ (predicted Teff, M/H)"])
+    assert p["pp_terms"] == ["m", "t", "m*t", "m^2", "t^2"] and m["pp_alpha"] in p["alphas"]
     conf = np.asarray(m["confusion"])
     # options: the experts (9 unless tiny bins were merged) + the global model
     assert conf.shape[0] == conf.shape[1] <= 10 and conf.sum() == 100
