@@ -24,9 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from moehelpers._linalg import check_chunk_size
 from moehelpers.conditional import ConditionalRidge
-from moehelpers.errors import InvalidParameterError, ShapeMismatchError
+from moehelpers.errors import InvalidParameterError
 from moehelpers.experiment import Splits, noisy_splits
 from moehelpers.metrics import paired_bootstrap
 from moehelpers.noise_experts import DEFAULT_LEVELS, NoiseExperts, check_levels
@@ -99,12 +98,8 @@ class NoiseConditionedRidge(NoiseExperts):
             raise InvalidParameterError("continuous noise conditioning needs at least two "
                                         f"training levels; got {levels.tolist()}.")
         train, y_train, y_val = splits.train, splits.train.y, splits.val.y
-        n_val, p = len(splits.val), train.flux.shape[1]
-        if splits.val.flux.shape[1] != p:
-            raise ShapeMismatchError(f"train has {p} pixels but val "
-                                     f"{splits.val.flux.shape[1]}; use splits of one dataset.")
-        chunk = check_chunk_size(self.chunk_size, p)
-        shift = np.asarray(train.flux[: min(chunk, len(train))], dtype=np.float64).mean(axis=0)
+        n_val = len(splits.val)
+        p, chunk, shift = self._layout(splits)
         x_val = np.empty((levels.size * n_val, p), dtype=np.float32)
         rows = min(int(self.estimator_rows), len(train))
         feats: list[np.ndarray] = []

@@ -128,17 +128,26 @@ class NoiseExperts(BaseEstimator):
     def _ridge(self) -> RidgeRegressor:
         return RidgeRegressor(alphas=self.alphas, method=self.method, chunk_size=self.chunk_size)
 
-    def fit(self, splits: Splits) -> NoiseExperts:
-        """Fit every expert and the mixed model on ``splits`` (train for fit, val for α)."""
-        levels = check_levels(self.levels)
-        train, y_train, y_val = splits.train, splits.train.y, splits.val.y
-        n_val, p = len(splits.val), train.flux.shape[1]
+    def _layout(self, splits: Splits) -> tuple[int, int, np.ndarray]:
+        """``(p, chunk, shift)`` of a per-level fit: pixels, rows per chunk, shared shift.
+
+        One reference row serves every noise level, so the levels' statistics add without
+        re-centring.
+        """
+        train = splits.train
+        p = train.flux.shape[1]
         if splits.val.flux.shape[1] != p:
             raise ShapeMismatchError(f"train has {p} pixels but val "
                                      f"{splits.val.flux.shape[1]}; use splits of one dataset.")
         chunk = check_chunk_size(self.chunk_size, p)
-        # one reference row for every level: the statistics then add without re-centring
         shift = np.asarray(train.flux[: min(chunk, len(train))], dtype=np.float64).mean(axis=0)
+        return p, chunk, shift
+
+    def fit(self, splits: Splits) -> NoiseExperts:
+        """Fit every expert and the mixed model on ``splits`` (train for fit, val for α)."""
+        levels = check_levels(self.levels)
+        y_train, y_val, n_val = splits.train.y, splits.val.y, len(splits.val)
+        p, chunk, shift = self._layout(splits)
         pooled = RidgeStats(p, shift=shift)
         x_val_pooled = np.empty((levels.size * n_val, p), dtype=np.float32)
         experts = []

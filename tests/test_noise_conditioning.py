@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_noise_experts import ALPHAS, _splits
 
 from moehelpers.conditional import ConditionalRidge
 from moehelpers.errors import InvalidParameterError
@@ -11,7 +12,6 @@ from moehelpers.experiment import noisy_splits
 from moehelpers.noise_conditioning import NoiseConditionedRidge, scaled_stats, score_levels
 from moehelpers.ridge import RidgeStats
 from moehelpers.snr import NoiseLevelEstimator
-from tests.test_noise_experts import ALPHAS, _splits
 
 
 def test_scaled_stats_equal_weighted_stats() -> None:
