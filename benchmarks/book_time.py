@@ -49,7 +49,7 @@ def read_run(run: str, runs_dir: Path | None = None) -> dict[str, Any]:
 
 def is_full(record: dict[str, Any]) -> bool:
     """A default-parameter run of every notebook in notebooks/ (what `make book` executes)."""
-    from moehelpers.runner import list_notebooks
+    from moehelpers.book.runner import list_notebooks
 
     names = {nb["notebook"] for nb in record["notebooks"]}
     params = {k: v for k, v in record.get("run_params", {}).items() if v is not None}

@@ -4,10 +4,10 @@ The model of MVP-7.2 step 3 is one Ridge on ``[x, m·x, t·x, (mt)·x, m²·x, t
 blocks of P columns. Two ways to fit it on the same data, in one process, one after the
 other:
 
-* **Grams** (:class:`moehelpers.modulated.ModulatedRidge`): one weighted statistics pass per
+* **Grams** (:class:`moehelpers.models.modulated.ModulatedRidge`): one weighted statistics pass per
   distinct monomial ``mⁱtʲ`` (15), chunked float64, then the ``6P`` normal equations;
 * **wide**: build the float64 design ``Φ`` (n × 6P) in memory, then the same Ridge on it
-  (:class:`moehelpers.ridge.RidgeRegressor`, primal, i.e. ``ΦᵀΦ`` and one Cholesky per α).
+  (:class:`moehelpers.engine.ridge.RidgeRegressor`, primal, i.e. ``ΦᵀΦ`` and one Cholesky per α).
 
 Both use the same α and give the same coefficients (checked). Peak memory is measured with
 ``tracemalloc`` (numpy reports its buffers to it), time with ``perf_counter``; the ratios
@@ -38,8 +38,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from moehelpers.modulated import ModulatedRidge
-from moehelpers.ridge import RidgeRegressor
+from moehelpers.engine.ridge import RidgeRegressor
+from moehelpers.models.modulated import ModulatedRidge
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, write_record

@@ -28,8 +28,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from moehelpers.conditional import ConditionalRidge, moment_stats
-from moehelpers.ridge import RidgeStats
+from moehelpers.engine.ridge import RidgeStats
+from moehelpers.models.conditional import ConditionalRidge, moment_stats
 
 
 def _time(fn, repeat: int = 2) -> float:

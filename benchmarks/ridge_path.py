@@ -2,7 +2,7 @@
 
 The MoE workload of the 32k series: one global model and 9 bin experts, each for 6 α
 (60 fits), on float32 spectrum-like data. Our engine reads every row once
-(:func:`moehelpers.ridge.grouped_ridge_paths`: per-bin statistics whose sum is the global
+(:func:`moehelpers.engine.ridge.grouped_ridge_paths`: per-bin statistics whose sum is the global
 statistics, one decomposition per problem); the reference calls
 ``sklearn.linear_model.Ridge(alpha).fit`` 60 times, in the same process, on the same data.
 
@@ -32,7 +32,7 @@ from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from moehelpers.ridge import grouped_ridge_paths
+from moehelpers.engine.ridge import grouped_ridge_paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, machine_info, write_record

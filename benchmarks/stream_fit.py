@@ -4,7 +4,7 @@ Writes ``--n`` float32 spectra of ``--p`` pixels (flux and error, uncompressed B
 as ``--shards`` shards in a scratch folder, then in two fresh child processes (so that each
 peak RSS is its own):
 
-* **stream**: :func:`moehelpers.stream_fit.fit_stream` of the global Ridge at noise 0.2
+* **stream**: :func:`moehelpers.models.stream_fit.fit_stream` of the global Ridge at noise 0.2
   over all shards (α on a 1k validation file); peak RSS (goal ≤ 2 GB) and throughput in GB
   of float32 flux per second; the time the Gram alone would take at the float64 ``dsyrk``
   rate measured in the same process (``n·p²`` flops);
@@ -79,8 +79,8 @@ def write_file(path: Path, n: int, p: int, seed: int, block: int = 4096) -> None
 
 
 def child_stream(args: argparse.Namespace) -> dict:
-    from moehelpers.ridge import RidgeRegressor
-    from moehelpers.stream_fit import fit_stream
+    from moehelpers.engine.ridge import RidgeRegressor
+    from moehelpers.models.stream_fit import fit_stream
 
     rate = syrk_gflops(p=min(args.p, 2048))
     t0 = time.perf_counter()
@@ -92,9 +92,9 @@ def child_stream(args: argparse.Namespace) -> dict:
 
 
 def child_memory(args: argparse.Namespace) -> dict:
-    from moehelpers import data
-    from moehelpers.ridge import RidgeRegressor
-    from moehelpers.stream import stream_noisy
+    from moehelpers.data import spectra as data
+    from moehelpers.engine.ridge import RidgeRegressor
+    from moehelpers.engine.stream import stream_noisy
 
     rate = syrk_gflops(p=min(args.p, 2048))
     t0 = time.perf_counter()

@@ -1,7 +1,7 @@
-"""``python -m moehelpers`` — see :mod:`moehelpers.cli`."""
+"""``python -m moehelpers`` — see :mod:`moehelpers.book.cli`."""
 
 import sys
 
-from moehelpers.cli import main
+from moehelpers.book.cli import main
 
 sys.exit(main())

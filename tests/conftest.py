@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moehelpers.data import SpectraSet
+from moehelpers.data.spectra import SpectraSet
 from moehelpers.errors import GridRangeError
 
 
@@ -81,7 +81,7 @@ _CAT = (8498.0, 8542.1, 8662.1)  # Ca II triplet (air), the fake grid's gravity/
 
 
 class FakeGrid:
-    """Duck-typed stand-in of ``moehelpers.grid.SpectralGrid``: Planck continuum × 3 lines."""
+    """Duck-typed stand-in of ``moehelpers.data.grid.SpectralGrid``: Planck continuum × 3 lines."""
 
     def __init__(self, n_pixels: int = 1024) -> None:
         self.wave = np.linspace(7100.0, 8850.0, n_pixels)
@@ -115,9 +115,9 @@ class FakeGrid:
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """train/val/test folders of a few hundred spectra."""
-    from moehelpers.data import save
-    from moehelpers.grid import DEFAULT_GRID_PATH, SpectralGrid
-    from moehelpers.sampler import make_dataset
+    from moehelpers.data.grid import DEFAULT_GRID_PATH, SpectralGrid
+    from moehelpers.data.sampler import make_dataset
+    from moehelpers.data.spectra import save
 
     grid = SpectralGrid.load() if DEFAULT_GRID_PATH.is_file() else FakeGrid(n_pixels=1024)
     root = tmp_path_factory.mktemp("tiny_data")
@@ -131,7 +131,7 @@ def executed(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Run every notebook once, tiny, into a temporary runs folder."""
     from test_notebooks import SIZES, TINY
 
-    from moehelpers.runner import execute_run, list_notebooks, notebook_parameters
+    from moehelpers.book.runner import execute_run, list_notebooks, notebook_parameters
 
     runs = tmp_path_factory.mktemp("runs")
     mp = pytest.MonkeyPatch()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from moehelpers.book.runner import list_notebooks
 from moehelpers.paths import repo_root
-from moehelpers.runner import list_notebooks
 
 sys.path.insert(0, str(repo_root() / "benchmarks"))
 import book_time

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from moehelpers.book import STATUS_PAGE, write_config, write_status_page, write_toc
+from moehelpers.book.build import STATUS_PAGE, write_config, write_status_page, write_toc
 
 
 def _root(tmp_path: Path) -> Path:
@@ -62,7 +62,7 @@ def test_config_points_mathjax_at_the_local_copy_only_when_present(tmp_path: Pat
 def test_duplicate_scripts_are_dropped_once_per_page() -> None:
     from sphinx.builders.html._assets import _JavaScript
 
-    from moehelpers.sphinx_ext import _dedupe_scripts
+    from moehelpers.book.sphinx_ext import _dedupe_scripts
 
     body = 'const THEBE_JS_URL = "x"'
     scripts = [_JavaScript("a.js", priority=500), _JavaScript("", priority=500, body=body),

@@ -1,4 +1,4 @@
-"""Tests of :mod:`moehelpers.ceiling`: Jacobian, Fisher matrix, marginal bound, R² ceiling.
+"""Tests of :mod:`moehelpers.evaluation.ceiling`: Jacobian, Fisher matrix, marginal bound, R² ceiling.
 
 Toy cases with closed-form answers (a grid linear or cubic in the labels, a Gaussian line)
 check the arithmetic; a Monte-Carlo least-squares fit checks that the marginal bound — not
@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moehelpers import results
-from moehelpers.ceiling import (
+from moehelpers.book.ceiling_compare import ceiling_r2, ceiling_table
+from moehelpers.data.grid import DEFAULT_GRID_PATH, SpectralGrid, lagrange_stencil
+from moehelpers.errors import InvalidParameterError, ShapeMismatchError
+from moehelpers.evaluation.ceiling import (
     LABEL_SCALE,
     Ceiling,
-    ceiling_r2,
-    ceiling_table,
     compute_ceiling,
     fisher,
     flux_jacobian,
@@ -24,8 +24,7 @@ from moehelpers.ceiling import (
     marginal_bound,
     r2_ceiling,
 )
-from moehelpers.errors import InvalidParameterError, ShapeMismatchError
-from moehelpers.grid import DEFAULT_GRID_PATH, SpectralGrid, lagrange_stencil
+from moehelpers.records import store as results
 
 TEFF = np.array([3750.0, 4000.0, 4500.0, 4750.0, 5250.0, 6000.0])
 LOGG = np.array([1.0, 1.5, 2.5, 3.0, 4.0, 5.0])
@@ -224,7 +223,7 @@ def test_r2_ceiling_definitions() -> None:
 # ----------------------------------------------------------------------------- datasets
 @pytest.mark.skipif(not DEFAULT_GRID_PATH.is_file(), reason="committed grid absent")
 def test_compute_ceiling_on_sampler_data(tmp_path) -> None:
-    from moehelpers.sampler import make_dataset
+    from moehelpers.data.sampler import make_dataset
 
     grid = SpectralGrid.load()
     ds = make_dataset(40, 3, grid=grid)
@@ -270,7 +269,7 @@ def _write(tmp_path, mvp_id, tables, params=None, metrics=None):
 def test_recorded_r2_and_fraction_of_ceiling(tmp_path) -> None:
     import pandas as pd
 
-    from moehelpers.ceiling_compare import fraction_of_ceiling, recorded_r2
+    from moehelpers.book.ceiling_compare import fraction_of_ceiling, recorded_r2
 
     models, status = recorded_r2("r", tmp_path)  # nothing run yet: no exception
     assert models.empty and set(status["status"]) == {"not run yet"}
@@ -301,7 +300,7 @@ def test_recorded_r2_and_fraction_of_ceiling(tmp_path) -> None:
 
 
 def test_ml_fit_recovers_labels_on_a_linear_grid() -> None:
-    from moehelpers.ceiling_mc import ml_fit
+    from moehelpers.evaluation.ceiling_mc import ml_fit
 
     rng = np.random.default_rng(8)
     a = rng.normal(0, 0.05, (12, 3))

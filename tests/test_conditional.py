@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
-from moehelpers.moe import ConditionalRidge, moment_stats
-from moehelpers.ridge import RidgeRegressor, RidgeStats
+from moehelpers.models.piecewise import ConditionalRidge, moment_stats
 
 ALPHAS = [1e-3, 1e-1, 10.0]
 

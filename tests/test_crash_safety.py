@@ -19,9 +19,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from moehelpers.book import write_status_page
+from moehelpers.book.build import write_status_page
+from moehelpers.data.grid import DEFAULT_GRID_PATH
 from moehelpers.errors import DataFileNotFoundError
-from moehelpers.grid import DEFAULT_GRID_PATH
 from moehelpers.paths import repo_root
 
 TIMEOUT_S = 120.0
@@ -59,19 +59,19 @@ def _kill(proc: subprocess.Popen) -> None:
 @pytest.mark.grid
 @pytest.mark.skipif(not DEFAULT_GRID_PATH.is_file(), reason="needs the committed grid")
 def test_killed_make_data_leaves_no_dataset(tmp_path: Path) -> None:
-    from moehelpers import experiment, sampler
-
+    from moehelpers.data import sampler
+    from moehelpers.data import splits as experiment
     root = tmp_path / "data"
     proc = _start(f"""
         import time
-        import moehelpers._hdf5io as io
+        import moehelpers.data._hdf5io as io
         real = io._write_arrays
         def stalled(tmp, *args, **kwargs):
             real(tmp, *args, **kwargs)   # the arrays are in the temporary file ...
             print("WRITING", tmp, flush=True)
             time.sleep(600)              # ... and the rename has not happened yet
         io._write_arrays = stalled
-        from moehelpers import sampler
+        from moehelpers.data import sampler
         sampler.default_dataset({str(root)!r}, n_train=40, n_val=20, n_test=20,
                                 progress=False)
     """, tmp_path)
@@ -136,7 +136,7 @@ def test_killed_batch_leaves_no_half_executed_page(tmp_path: Path) -> None:
     proc = _start(f"""
         import time
         from pathlib import Path
-        from moehelpers.runner import execute_run
+        from moehelpers.book.runner import execute_run
         import papermill
         real = papermill.execute_notebook
         def announced(src, dst, **kw):

@@ -1,4 +1,4 @@
-"""Tests of moehelpers.data: layouts, validation, noise, SNR, atomic save, safe reading."""
+"""Tests of moehelpers.data.spectra: layouts, validation, noise, SNR, atomic save, safe reading."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moehelpers import _hdf5io, data
-from moehelpers.data import SpectraSet
+from moehelpers.data import spectra as data
+from moehelpers.data.spectra import SpectraSet, _hdf5io
 from moehelpers.errors import (
     DataFileNotFoundError,
     InvalidErrorArrayError,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import random_spectraset
 
+from moehelpers.data.splits import SPLITS, Splits, bin_pixels, noisy_splits, resplit
 from moehelpers.errors import InvalidParameterError
-from moehelpers.experiment import SPLITS, Splits, bin_pixels, noisy_splits, resplit
 
 
 def _splits() -> Splits:

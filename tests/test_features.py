@@ -1,4 +1,4 @@
-"""Gate features from the noisy flux (moehelpers.features): values and the error-leak guard."""
+"""Gate features from the noisy flux (moehelpers.data.flux_features): values and the error-leak guard."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import inspect
 import numpy as np
 import pytest
 
-from moehelpers.errors import InvalidParameterError, NonFiniteDataError, ShapeMismatchError
-from moehelpers.features import (
+from moehelpers.data.flux_features import (
     GATE_WINDOWS,
     GateFeatures,
     check_gate_flux,
     der_snr_noise,
     window_features,
 )
+from moehelpers.errors import InvalidParameterError, NonFiniteDataError, ShapeMismatchError
 
 WAVE = np.linspace(8100.0, 8850.0, 1756)  # ~0.43 Å pixels, as the PFS red arm
 

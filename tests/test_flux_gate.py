@@ -1,4 +1,4 @@
-"""The learned log g gate takes the noisy flux only (moehelpers.flux_gate)."""
+"""The learned log g gate takes the noisy flux only (moehelpers.gates.flux)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
-from moehelpers.flux_gate import FluxBinClassifier, bin_representatives
-from moehelpers.gating import AxisBins
+from moehelpers.gates.flux import FluxBinClassifier, bin_representatives
+from moehelpers.models.bins import AxisBins
 
 
 def _toy(n: int = 400, p: int = 30, seed: int = 0):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
-from moehelpers.gate_noise import gate_noise_curve, noisy_gate
+from moehelpers.evaluation.gate_noise import gate_noise_curve, noisy_gate
 from moehelpers.metrics import r2
 
 
@@ -92,7 +92,7 @@ def test_bad_inputs_are_refused() -> None:
 def test_band_figure_has_a_band_and_a_line_per_model() -> None:
     import pandas as pd
 
-    from moehelpers.plots import curves_with_bands
+    from moehelpers.book.plots import curves_with_bands
 
     df = pd.DataFrame({"model": ["a", "a", "b", "b"], "sigma": [0.5, 0.0, 0.0, 0.5],
                        "r2": [0.5, 0.9, 0.8, 0.7], "lo": [0.4, 0.9, 0.8, 0.6],

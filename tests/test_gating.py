@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from moehelpers.errors import BinTooSmallError, InvalidParameterError, MissingLabelError
-from moehelpers.gating import (
+from moehelpers.models.bins import (
     merge_sparse_bins,
     mh_only,
     physical_3x3,

@@ -1,4 +1,4 @@
-"""Tests of :mod:`moehelpers.grid`: the interpolation scheme and the committed SME grid.
+"""Tests of :mod:`moehelpers.data.grid`: the interpolation scheme and the committed SME grid.
 
 The scheme is tested on small in-memory grids (no file needed). Tests marked ``grid`` read
 ``data/grid/sme_grid.h5`` (committed; skipped with a reason when it is absent) and check
@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from moehelpers.data.grid import DEFAULT_GRID_PATH, SpectralGrid, lagrange_stencil, load_grid
 from moehelpers.errors import (
     DataFileNotFoundError,
     GridRangeError,
     InvalidParameterError,
     MoEHelpersError,
 )
-from moehelpers.grid import DEFAULT_GRID_PATH, SpectralGrid, lagrange_stencil, load_grid
 
 # ----------------------------------------------------------------------------- helpers
 

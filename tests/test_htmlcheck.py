@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from moehelpers.htmlcheck import check_page, find_chromium
-from moehelpers.plots import plotly_js_path
+from moehelpers.book.htmlcheck import check_page, find_chromium
+from moehelpers.book.plots import plotly_js_path
 
 pytestmark = pytest.mark.skipif(
     find_chromium() is None,

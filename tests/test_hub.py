@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from moehelpers import results
-from moehelpers.book import write_toc
-from moehelpers.hub import HUB_DIR, cross_run_table, write_hub
-from moehelpers.hub_state import hypothesis_status, load_state
-from moehelpers.registry import HYPOTHESES, verdict_matches
+from moehelpers.book.build import write_toc
+from moehelpers.book.hub import HUB_DIR, cross_run_table, write_hub
+from moehelpers.book.hub_state import hypothesis_status, load_state
+from moehelpers.records import store as results
+from moehelpers.records.registry import HYPOTHESES, verdict_matches
 
 H23 = next(h for h in HYPOTHESES if h.id == "H2.3")
 
@@ -136,7 +136,7 @@ def test_toc_gets_one_part_per_extra_run(tmp_path: Path) -> None:
 
 
 def test_noise_runs_get_their_own_name_by_default() -> None:
-    from moehelpers.cli import run_name
+    from moehelpers.book.cli import run_name
 
     assert run_name(None, None) == "default"
     assert run_name(None, 0.35) == "noise0.35"
@@ -159,8 +159,8 @@ def test_notebook_link_comes_from_the_run_manifest(tmp_path: Path) -> None:
 
 
 def test_models_are_drawn_as_a_fraction_of_the_fisher_ceiling(tmp_path: Path) -> None:
-    from moehelpers.hub import ceiling_fractions
-    from moehelpers.hub_facts import CEILING_MODEL
+    from moehelpers.book.hub import ceiling_fractions
+    from moehelpers.book.hub_facts import CEILING_MODEL
 
     runs = tmp_path / "runs"
     _mvp0(runs, "default", 0.2, 0.70)

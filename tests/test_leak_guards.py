@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moehelpers import data as _data
+from moehelpers.book.runner import execute_run, notebook_parameters
+from moehelpers.book.runner import list_notebooks as _list
+from moehelpers.data import spectra as _data
 from moehelpers.errors import InvalidParameterError
-from moehelpers.runner import execute_run, notebook_parameters
-from moehelpers.runner import list_notebooks as _list
 
 # notebook → (record id, metric keys holding chosen α, a metric that scores the test split)
 GUARDED = {
@@ -69,9 +69,9 @@ def test_alpha_choices_never_see_the_test_split(executed: dict, scrambled_data: 
 
 def test_models_refuse_a_spectraset_so_the_error_array_cannot_slip_in(make_spectraset) -> None:
     """Estimators take arrays; handing them a SpectraSet (which carries `error`) fails."""
-    from moehelpers.conditional import ConditionalRidge
-    from moehelpers.flux_gate import FluxBinClassifier
-    from moehelpers.ridge import RidgeRegressor
+    from moehelpers.engine.ridge import RidgeRegressor
+    from moehelpers.gates.flux import FluxBinClassifier
+    from moehelpers.models.conditional import ConditionalRidge
 
     s = make_spectraset(60, 32)
     y = s.labels["log_g"].to_numpy()

@@ -1,4 +1,4 @@
-"""Learned gates over frozen experts (moehelpers.learned_gate)."""
+"""Learned gates over frozen experts (moehelpers.gates.learned)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moehelpers import gating
+from moehelpers.data.flux_features import GATE_WINDOWS, GateFeatures
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
-from moehelpers.features import GATE_WINDOWS, GateFeatures
-from moehelpers.learned_gate import (
+from moehelpers.gates.learned import (
     LogisticGate,
     MixtureGate,
     combine,
@@ -19,7 +18,8 @@ from moehelpers.learned_gate import (
     score_gate,
     true_options,
 )
-from moehelpers.moe import PiecewiseRidge
+from moehelpers.models import bins as gating
+from moehelpers.models.piecewise import PiecewiseRidge
 
 WAVE = np.linspace(8100.0, 8850.0, 600)
 

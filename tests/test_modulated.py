@@ -8,16 +8,16 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from moehelpers import metrics
-from moehelpers.conditional import ConditionalRidge
+from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
 from moehelpers.errors import InvalidParameterError, MissingLabelError, ShapeMismatchError
-from moehelpers.modulated import (
+from moehelpers.models.conditional import ConditionalRidge
+from moehelpers.models.modulated import (
     ModulatedRidge,
     ModulatorScaling,
     gram_monomials,
     modulated_stats,
     term_exponents,
 )
-from moehelpers.ridge import RidgeRegressor, RidgeStats
 
 ALPHAS = [1e-3, 1e-1, 10.0]
 PP = ["m", "t", "m*t", "m^2", "t^2"]  # Conditional Ridge++ (MVP-7.2)

@@ -11,17 +11,17 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-import moehelpers.moe as moe_mod
+import moehelpers.models.piecewise as moe_mod
+from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
 from moehelpers.errors import (
     BinTooSmallError,
     InvalidParameterError,
     MissingLabelError,
     ShapeMismatchError,
 )
-from moehelpers.gating import mh_only, physical_3x3, teff_only
 from moehelpers.metrics import r2
-from moehelpers.moe import PiecewiseRidge, fit_together
-from moehelpers.ridge import RidgeRegressor, RidgeStats
+from moehelpers.models.bins import mh_only, physical_3x3, teff_only
+from moehelpers.models.piecewise import PiecewiseRidge, fit_together
 
 ALPHAS = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
 

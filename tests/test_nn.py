@@ -1,4 +1,4 @@
-"""The PyTorch NN-MoE (moehelpers.nn): it learns, it is reproducible, torch is optional."""
+"""The PyTorch NN-MoE (moehelpers.models.nn_moe): it learns, it is reproducible, torch is optional."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from moehelpers import nn as mnn
 from moehelpers.errors import InvalidParameterError, MissingDependencyError, ShapeMismatchError
+from moehelpers.models import nn_moe as mnn
 
 torch = pytest.importorskip("torch")
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from test_noise_experts import ALPHAS, _splits
 
-from moehelpers.conditional import ConditionalRidge
+from moehelpers.data.snr import NoiseLevelEstimator
+from moehelpers.data.splits import noisy_splits
+from moehelpers.engine.ridge import RidgeStats
 from moehelpers.errors import InvalidParameterError
-from moehelpers.experiment import noisy_splits
-from moehelpers.noise_conditioning import NoiseConditionedRidge, scaled_stats, score_levels
-from moehelpers.ridge import RidgeStats
-from moehelpers.snr import NoiseLevelEstimator
+from moehelpers.models.conditional import ConditionalRidge
+from moehelpers.models.noise_conditioning import NoiseConditionedRidge, scaled_stats, score_levels
 
 
 def test_scaled_stats_equal_weighted_stats() -> None:

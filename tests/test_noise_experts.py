@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moehelpers.data import SpectraSet
+from moehelpers.data.spectra import SpectraSet
+from moehelpers.data.splits import Splits, noisy_splits
+from moehelpers.engine.ridge import RidgeRegressor
 from moehelpers.errors import InvalidParameterError
-from moehelpers.experiment import Splits, noisy_splits
 from moehelpers.metrics import paired_bootstrap, r2
-from moehelpers.noise_experts import NoiseExperts, check_levels, compare_matched, cross_noise
-from moehelpers.ridge import RidgeRegressor
+from moehelpers.models.noise_experts import NoiseExperts, check_levels, compare_matched, cross_noise
 
 ALPHAS = list(np.logspace(-4, 3, 8))
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from moehelpers import results
-from moehelpers.book import build_book
-from moehelpers.grid import DEFAULT_GRID_PATH
+from moehelpers.book.build import build_book
+from moehelpers.book.runner import execute_run, list_notebooks, notebook_parameters
+from moehelpers.data.grid import DEFAULT_GRID_PATH
 from moehelpers.paths import repo_root
-from moehelpers.runner import execute_run, list_notebooks, notebook_parameters
+from moehelpers.records import store as results
 
 SIZES = {"n_train": 300, "n_val": 100, "n_test": 100}
 
@@ -164,7 +164,7 @@ def test_book_builds_with_interactive_figures(executed: dict, tmp_path: Path) ->
 
 def test_hub_reads_every_record_the_notebooks_write(executed: dict, tmp_path: Path) -> None:
     """The hub's extractors match the records' real schema (no 'lacks a field' anywhere)."""
-    from moehelpers.hub import write_hub
+    from moehelpers.book.hub import write_hub
 
     pages = {p.name: p.read_text() for p in write_hub(tmp_path, runs_dir=executed["runs"])}
     assert "Single-run tables describe run `tiny`" in pages["primary.md"]

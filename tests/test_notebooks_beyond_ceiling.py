@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from moehelpers import results
-from moehelpers.ceiling import CEILING_ID, ceiling_r2, ceiling_table
+from moehelpers.book.ceiling_compare import ceiling_r2, ceiling_table
+from moehelpers.evaluation.ceiling import CEILING_ID
+from moehelpers.records import store as results
 
 
 def test_ceiling_record(executed: dict) -> None:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from moehelpers import results
+from moehelpers.records import store as results
 
 
 def test_mvp7_3_record(executed: dict) -> None:

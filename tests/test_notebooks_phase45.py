@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from moehelpers import results
-from moehelpers.references import ORIGINAL
+from moehelpers.records import store as results
+from moehelpers.records.references import ORIGINAL
 
 
 def test_mvp4_0_record(executed: dict) -> None:

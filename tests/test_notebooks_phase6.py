@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from moehelpers import results
+from moehelpers.records import store as results
 
 GATES = ["oracle", "pseudo", "logistic soft", "logistic hard", "mixture soft", "mixture hard"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from moehelpers import results
-from moehelpers.runner import execute_run
+from moehelpers.book.runner import execute_run
+from moehelpers.records import store as results
 
 
 def _records(folder: Path) -> None:

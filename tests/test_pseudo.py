@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from moehelpers.gating import mh_only
-from moehelpers.moe import PiecewiseRidge
-from moehelpers.pseudo import compare_gates, label_predictor, retarget, routing_errors
-from moehelpers.ridge import RidgeRegressor, RidgeStats
+from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
+from moehelpers.gates.pseudo import compare_gates, label_predictor, retarget, routing_errors
+from moehelpers.models.bins import mh_only
+from moehelpers.models.piecewise import PiecewiseRidge
 
 
 def test_retarget_reuses_the_gram_and_matches_a_fresh_fit() -> None:

@@ -1,4 +1,4 @@
-"""Tests of :mod:`moehelpers.results` (result records: write, read, tables for the book)."""
+"""Tests of :mod:`moehelpers.records.store` (result records: write, read, tables for the book)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moehelpers import results
 from moehelpers.errors import (
     DataFileNotFoundError,
     InvalidParameterError,
     ResultsWriteError,
 )
-from moehelpers.results import RecordCorruptError
+from moehelpers.records import store as results
+from moehelpers.records.store import RecordCorruptError
 
 SHA = "ab" * 32
 

@@ -11,16 +11,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import moehelpers.ridge as ridge_mod
-from moehelpers.errors import (
-    BinTooSmallError,
-    InvalidParameterError,
-    MoEHelpersError,
-    NonFiniteDataError,
-    ShapeMismatchError,
-)
-from moehelpers.metrics import r2
-from moehelpers.ridge import (
+import moehelpers.engine.ridge as ridge_mod
+from moehelpers.engine.ridge import (
     DEFAULT_ALPHAS,
     RidgePath,
     RidgeRegressor,
@@ -31,6 +23,14 @@ from moehelpers.ridge import (
     ridge_path_from_stats,
     ridge_path_select,
 )
+from moehelpers.errors import (
+    BinTooSmallError,
+    InvalidParameterError,
+    MoEHelpersError,
+    NonFiniteDataError,
+    ShapeMismatchError,
+)
+from moehelpers.metrics import r2
 
 
 def spectra(n: int, p: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from moehelpers.cli import main, parse_param
+from moehelpers.book.cli import main, parse_param
+from moehelpers.book.runner import check_parameters, execute_run, list_notebooks
 from moehelpers.errors import InvalidParameterError, RunnerError
-from moehelpers.runner import check_parameters, execute_run, list_notebooks
 
 
 def _notebook(path: Path, params_src: str, body: str) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from moehelpers.runner import execute_run
+from moehelpers.book.runner import execute_run
 
 
 def _notebook(path: Path, body: str) -> None:

@@ -1,4 +1,4 @@
-"""Tests of moehelpers.sampler and moehelpers.noise_model on a tiny fake grid."""
+"""Tests of moehelpers.data.sampler and moehelpers.data.fibre_noise on a tiny fake grid."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 from conftest import FakeGrid
 
-from moehelpers import data
-from moehelpers.errors import GridRangeError, InvalidParameterError
-from moehelpers.noise_model import FibreNoiseModel, vacuum_to_air
-from moehelpers.paths import repo_root
-from moehelpers.sampler import (
+from moehelpers.data import spectra as data
+from moehelpers.data.fibre_noise import FibreNoiseModel, vacuum_to_air
+from moehelpers.data.sampler import (
     LABEL_BOX,
     calibrate_exposure,
     default_dataset,
@@ -20,6 +18,8 @@ from moehelpers.sampler import (
     make_dataset,
     split_seeds,
 )
+from moehelpers.errors import GridRangeError, InvalidParameterError
+from moehelpers.paths import repo_root
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ _GRID_FILE = repo_root() / "data" / "grid" / "sme_grid.h5"
     reason=f"{_GRID_FILE} is absent (the SME grid is not built/committed yet)",
 )
 def test_shipped_exposure_reproduces_reference_snr_on_real_grid() -> None:
-    from moehelpers.grid import SpectralGrid
+    from moehelpers.data.grid import SpectralGrid
 
     ds = make_dataset(1000, 20251203, grid=SpectralGrid.load())
     median = float(np.median(ds.label("snr")))

@@ -1,12 +1,12 @@
-"""Noise level and SNR from the noisy flux alone (moehelpers.snr)."""
+"""Noise level and SNR from the noisy flux alone (moehelpers.data.snr)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from moehelpers.data.snr import NoiseLevelEstimator, der_noise, der_snr, noise_features
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
-from moehelpers.snr import NoiseLevelEstimator, der_noise, der_snr, noise_features
 
 
 def _smooth(n: int, p: int = 2000, seed: int = 0) -> np.ndarray:

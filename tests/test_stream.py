@@ -1,4 +1,4 @@
-"""Streamed statistics over HDF5 shards (moehelpers.stream, stream_fit) and their Dask run."""
+"""Streamed statistics over HDF5 shards (moehelpers.engine.stream, stream_fit) and their Dask run."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moehelpers import data
-from moehelpers.conditional import ConditionalRidge
-from moehelpers.data import SpectraSet
-from moehelpers.errors import InvalidParameterError, MissingLabelError
-from moehelpers.moe import PiecewiseRidge
-from moehelpers.noise_experts import NoiseExperts
-from moehelpers.ridge import RidgeRegressor
-from moehelpers.stream import (
+from moehelpers.data import spectra as data
+from moehelpers.data.spectra import SpectraSet
+from moehelpers.engine.ridge import RidgeRegressor
+from moehelpers.engine.stream import (
     NOISE_BLOCK,
     StreamSpec,
     read_labels,
     stream_noisy,
     stream_stats,
 )
-from moehelpers.stream_fit import fit_stream
+from moehelpers.errors import InvalidParameterError, MissingLabelError
+from moehelpers.models.conditional import ConditionalRidge
+from moehelpers.models.noise_experts import NoiseExperts
+from moehelpers.models.piecewise import PiecewiseRidge
+from moehelpers.models.stream_fit import fit_stream
 
 ALPHAS = [1e-2, 1.0, 100.0]
 SEED, LEVEL = 7, 0.3
@@ -206,7 +206,7 @@ def test_cli_fit_stream_writes_a_model_equal_to_the_library_fit(sets, tmp_path, 
 
     import joblib
 
-    from moehelpers.cli import main
+    from moehelpers.book.cli import main
 
     train_path, val_path, _, val = sets
     out = tmp_path / "model.joblib"

@@ -1,12 +1,11 @@
-"""Physical windows, window importance and coefficient energy (moehelpers.windows)."""
+"""Physical windows, window importance and coefficient energy (moehelpers.data.windows)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from moehelpers.errors import InvalidParameterError, ShapeMismatchError
-from moehelpers.windows import (
+from moehelpers.data.windows import (
     PHYSICAL_WINDOWS,
     Window,
     energy_curve,
@@ -17,6 +16,7 @@ from moehelpers.windows import (
     window_importance,
     window_mask,
 )
+from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 
 
 def test_windows_cover_reference_lines() -> None:

@@ -653,7 +653,7 @@ def _fill_missing(flux, lcont, have, mh):
 def leave_one_out(flux, axes) -> dict:
     """Drop each interior node along one axis, interpolate it from the rest of that axis."""
     sys.path.insert(0, str(ROOT))
-    from moehelpers.grid import lagrange_stencil
+    from moehelpers.data.grid import lagrange_stencil
 
     out = {}
     for a, name in enumerate(("teff", "logg", "mh")):

@@ -1,0 +1,247 @@
+"""Shared figure helpers and the plotly renderer used by every notebook.
+
+Why a renderer of our own
+-------------------------
+Under papermill, plotly's default renderer emits only the
+``application/vnd.plotly.v1+json`` mime type. JupyterLab draws it, but
+Jupyter Book 1 (myst-nb) silently drops it, so the figure vanishes from the
+HTML. :func:`setup_plotly` registers a renderer that emits that JSON *and* a
+``text/html`` fragment made with ``include_plotlyjs=False``; the book serves
+one local copy of ``plotly.min.js`` (see :func:`plotly_js_path`), so figures
+stay interactive offline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "COLORS",
+    "BookRenderer",
+    "curves_with_bands",
+    "heatmap",
+    "plotly_js_path",
+    "pred_vs_true",
+    "setup_plotly",
+]
+
+#: Colour cycle (colour-blind safe, Okabe–Ito) shared by all figures.
+COLORS = [
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7",
+    "#56B4E9", "#F0E442", "#000000", "#999999",
+]
+
+RENDERER_NAME = "moebook"
+
+
+def _mimetype_base() -> type:
+    from plotly.io._base_renderers import MimetypeRenderer
+
+    return MimetypeRenderer
+
+
+class BookRenderer(_mimetype_base()):  # type: ignore[misc]
+    """Plotly renderer emitting the plotly JSON plus a script-free HTML fragment.
+
+    Parameters
+    ----------
+    config : dict, optional
+        Plotly ``config`` passed to every figure (e.g. ``{"displaylogo": False}``).
+    """
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = dict(config) if config else {"displaylogo": False, "responsive": True}
+
+    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
+        import plotly.io as pio
+
+        fig_json = json.loads(pio.to_json(fig_dict, validate=False, remove_uids=False))
+        html = pio.to_html(
+            fig_dict,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            full_html=False,
+            config=self.config,
+            validate=False,
+        )
+        return {"application/vnd.plotly.v1+json": fig_json, "text/html": html}
+
+
+def setup_plotly(template: str = "plotly_white") -> None:
+    """Register :class:`BookRenderer` and make it plotly's default renderer.
+
+    Call once at the top of a notebook.
+    """
+    import plotly.io as pio
+
+    pio.renderers[RENDERER_NAME] = BookRenderer()
+    pio.renderers.default = RENDERER_NAME
+    pio.templates.default = template
+
+
+def plotly_js_path() -> Path:
+    """Path of the ``plotly.min.js`` shipped inside the installed plotly package."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not path.is_file():  # pragma: no cover - depends on the plotly wheel
+        raise FileNotFoundError(f"plotly.min.js not found at {path}; reinstall plotly")
+    return path
+
+
+def pred_vs_true(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    color: np.ndarray | None = None,
+    color_label: str = "",
+    title: str = "",
+    label: str = "log g",
+    max_points: int = 5000,
+    seed: int = 0,
+):
+    """Scatter of predicted vs true labels with the identity line.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray of shape (n_samples,)
+    color : ndarray of shape (n_samples,), optional
+        Values (numbers or category names) colouring the points.
+    max_points : int, default=5000
+        Larger inputs are subsampled (seeded) so pages stay light.
+    """
+    import plotly.graph_objects as go
+
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    idx = np.arange(y_true.size)
+    if idx.size > max_points:
+        idx = np.sort(np.random.default_rng(seed).choice(idx, max_points, replace=False))
+    lo = float(min(y_true.min(), np.nanmin(y_pred)))
+    hi = float(max(y_true.max(), np.nanmax(y_pred)))
+    fig = go.Figure()
+    if color is None:
+        fig.add_trace(go.Scattergl(x=y_true[idx], y=y_pred[idx], mode="markers",
+                                   marker={"size": 4, "opacity": 0.6, "color": COLORS[0]},
+                                   name="stars"))
+    else:
+        color = np.asarray(color)
+        if color.dtype.kind in "iuf":
+            fig.add_trace(go.Scattergl(
+                x=y_true[idx], y=y_pred[idx], mode="markers", name="stars",
+                marker={"size": 4, "opacity": 0.7, "color": color[idx],
+                        "colorscale": "Viridis", "colorbar": {"title": color_label}}))
+        else:
+            for k, group in enumerate(dict.fromkeys(color[idx].tolist())):
+                sel = idx[color[idx] == group]
+                fig.add_trace(go.Scattergl(
+                    x=y_true[sel], y=y_pred[sel], mode="markers", name=str(group),
+                    marker={"size": 4, "opacity": 0.7, "color": COLORS[k % len(COLORS)]}))
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
+                             line={"color": "grey", "dash": "dash"}))
+    fig.update_layout(title=title, xaxis_title=f"true {label}",
+                      yaxis_title=f"predicted {label}", height=450)
+    return fig
+
+
+def heatmap(
+    z: np.ndarray,
+    x: list[str],
+    y: list[str],
+    *,
+    title: str = "",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    colorscale: str = "RdBu",
+    fmt: str = ".3f",
+    colorbar_title: str = "",
+):
+    """Annotated heatmap; values outside ``[zmin, zmax]`` are clipped in colour only.
+
+    The annotation always shows the true value, so a clipped cell (e.g. R² ≪ 0)
+    still reads correctly while it does not wash out the colour scale.
+    """
+    import plotly.graph_objects as go
+
+    z = np.asarray(z, dtype=float)
+    zc = z.copy()
+    if zmin is not None or zmax is not None:
+        zc = np.clip(zc, zmin, zmax)
+    text = [[("" if not np.isfinite(v) else format(v, fmt)) for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=zc, x=x, y=y, text=text, texttemplate="%{text}",
+                               colorscale=colorscale, zmin=zmin, zmax=zmax,
+                               colorbar={"title": colorbar_title}))
+    fig.update_layout(title=title, height=420)
+    return fig
+
+
+def spectrum_with_windows(
+    wave: np.ndarray,
+    curves: dict[str, np.ndarray],
+    windows: Any = None,
+    *,
+    title: str = "",
+    y_label: str = "",
+):
+    """Lines over wavelength with each window shaded and named on hover.
+
+    ``windows`` are :class:`moehelpers.data.windows.Window` objects (default: the physical ones).
+    """
+    import plotly.graph_objects as go
+
+    from moehelpers.data.windows import PHYSICAL_WINDOWS
+
+    windows = PHYSICAL_WINDOWS if windows is None else windows
+    fig = go.Figure()
+    for name, values in curves.items():
+        fig.add_trace(go.Scatter(x=np.asarray(wave), y=np.asarray(values), mode="lines",
+                                 name=name, line={"width": 1}))
+    colours = {}
+    palette = ["#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#8c564b", "#e377c2"]
+    for win in windows:
+        colour = colours.setdefault(win.species, palette[len(colours) % len(palette)])
+        fig.add_vrect(x0=win.lo, x1=win.hi, fillcolor=colour, opacity=0.15, line_width=0,
+                      annotation_text=win.name, annotation_position="top left",
+                      annotation={"font_size": 9, "textangle": -90})
+    fig.update_layout(title=title, xaxis_title="wavelength (Å)", yaxis_title=y_label,
+                      height=480, hovermode="x unified")
+    return fig
+
+
+def curves_with_bands(
+    table: Any,
+    x: str,
+    y: str,
+    lo: str,
+    hi: str,
+    *,
+    by: str,
+    title: str = "",
+    xaxis_title: str = "",
+    yaxis_title: str = "",
+    band_label: str = "band",
+):
+    """One line per group of ``by`` (``y`` against ``x``) with a shaded ``lo``–``hi`` band.
+
+    ``table`` is a DataFrame with the columns named; rows are sorted by ``x`` within a group.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (name, sel) in enumerate(table.groupby(by, sort=False)):
+        sel = sel.sort_values(x)
+        color = COLORS[k % len(COLORS)]
+        xs = sel[x].tolist()
+        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=sel[hi].tolist() + sel[lo].tolist()[::-1],
+                                 fill="toself", fillcolor=color, opacity=0.2, line={"width": 0},
+                                 hoverinfo="skip", showlegend=False,
+                                 name=f"{name} ({band_label})", legendgroup=str(name)))
+        fig.add_trace(go.Scatter(x=xs, y=sel[y], mode="lines+markers", name=str(name),
+                                 marker_color=color, legendgroup=str(name)))
+    fig.update_layout(title=title, xaxis_title=xaxis_title, yaxis_title=yaxis_title,
+                      height=450)
+    return fig

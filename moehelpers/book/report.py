@@ -1,0 +1,70 @@
+"""Computed text for notebook pages: verdict boxes and captioned tables.
+
+Every sentence that states a number is built here from result values, so no number
+is typed into a page by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ci_table", "fmt", "table_html", "verdict_markdown"]
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Number → short text (``nan`` → ``n/a``; ints stay ints)."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    v = float(value)
+    if not np.isfinite(v):
+        return "n/a"
+    if v != 0 and (abs(v) >= 1e4 or abs(v) < 10 ** (-digits)):
+        return f"{v:.{max(digits - 1, 1)}e}"
+    return f"{v:.{digits}f}"
+
+
+def verdict_markdown(verdicts: Iterable[Mapping[str, Any]], title: str = "Verdict") -> str:
+    """A Markdown admonition listing each rule, the measured value and pass/fail.
+
+    ``verdicts`` are the dicts made by :func:`moehelpers.records.store.verdict`.
+    """
+    lines = [f"```{{admonition}} {title}", ":class: tip", ""]
+    lines += ["| rule | measured | threshold | outcome |", "|---|---|---|---|"]
+    for v in verdicts:
+        passed = v.get("passed")
+        outcome = "**holds**" if passed else ("not evaluable" if passed is None else "**fails**")
+        lines.append(f"| {v.get('rule') or v.get('name')} | {fmt(v.get('value'), 4)} | "
+                     f"{v.get('op', '')} {fmt(v.get('threshold'), 4)} | {outcome} |")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def table_html(df: pd.DataFrame, caption: str = "", digits: int = 4) -> str:
+    """Compact HTML table with a caption; floats rounded for reading only."""
+    shown = df.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].map(lambda x: fmt(x, digits))
+    html = shown.to_html(index=False, escape=True, border=0, classes="table")
+    if caption:
+        html = html.replace('<table border="0" class="dataframe table">',
+                            f'<table class="dataframe table"><caption>{caption}</caption>', 1)
+    return html
+
+
+def ci_table(df: pd.DataFrame, metrics: Iterable[str] = ("r2", "mae", "rmse"),
+             digits: int = 3) -> pd.DataFrame:
+    """Display copy of ``df`` with ``m``, ``m_lo``, ``m_hi`` merged into ``"m [lo, hi]"`` text."""
+    out = df.copy()
+    for m in metrics:
+        if {m, f"{m}_lo", f"{m}_hi"} <= set(out.columns):
+            out[m] = [f"{fmt(v, digits)} [{fmt(lo, digits)}, {fmt(hi, digits)}]"
+                      for v, lo, hi in zip(out[m], out[f"{m}_lo"], out[f"{m}_hi"], strict=True)]
+            out = out.drop(columns=[f"{m}_lo", f"{m}_hi"])
+    return out

@@ -1,0 +1,49 @@
+"""Gates over frozen experts: pseudo gates (labels predicted from the flux), flux classifiers,
+learned gates.
+
+Imports ``models`` and the layers below.
+"""
+
+from __future__ import annotations
+
+from moehelpers.gates.flux import (
+    FluxBinClassifier,
+    bin_representatives,
+)
+from moehelpers.gates.learned import (
+    LogisticGate,
+    MixtureGate,
+    combine,
+    confusion,
+    expert_matrix,
+    option_names,
+    score_gate,
+    true_options,
+)
+from moehelpers.gates.pseudo import (
+    GateComparison,
+    compare_gates,
+    label_predictor,
+    retarget,
+    routing_confusion,
+    routing_errors,
+)
+
+__all__ = [
+    "FluxBinClassifier",
+    "GateComparison",
+    "LogisticGate",
+    "MixtureGate",
+    "bin_representatives",
+    "combine",
+    "compare_gates",
+    "confusion",
+    "expert_matrix",
+    "label_predictor",
+    "option_names",
+    "retarget",
+    "routing_confusion",
+    "routing_errors",
+    "score_gate",
+    "true_options",
+]

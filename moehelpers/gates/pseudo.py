@@ -1,0 +1,157 @@
+"""Pseudo gating (MVP-3.1): route stars by a label predicted from their noisy spectra.
+
+The experts are those of the oracle model (trained on bins of the *true* label); only the
+routing of the test stars changes: a global Ridge predicts the label (e.g. [M/H]) from the
+noisy flux, and each star goes to the expert of the bin its *predicted* value falls in.
+The comparison Oracle vs Pseudo therefore isolates the cost of gating errors; retention
+ρ = (R²_pseudo − R²_global) / (R²_oracle − R²_global) on the same stars
+(:func:`moehelpers.metrics.retention`).
+
+The label predictor needs no new pass over the training spectra: its Gram matrix is the
+one of the log g model, only ``Σ x·m`` differs (:func:`retarget`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from moehelpers._validation import check_xy
+from moehelpers.engine.linalg import check_chunk_size
+from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
+from moehelpers.errors import ShapeMismatchError
+from moehelpers.metrics import RetentionResult, retention
+from moehelpers.models.bins import BinScheme
+from moehelpers.models.piecewise import PiecewiseRidge
+
+__all__ = ["GateComparison", "compare_gates", "label_predictor", "retarget",
+           "routing_confusion", "routing_errors"]
+
+
+def retarget(stats: RidgeStats, X: Any, y: Any, *, chunk_size: int | None = None
+             ) -> RidgeStats:
+    """Statistics of ``(X, y)`` reusing the Gram matrix of ``stats`` (same ``X``, unweighted).
+
+    Only ``Σ(x − s)·y``, ``Σy`` and ``Σy²`` are recomputed (one matrix–vector pass), so a
+    second target on the same spectra costs no new Gram.
+    """
+    X, y, _ = check_xy(X, y, None, n_features=stats.n_features)
+    if X.shape[0] != stats.n:
+        raise ShapeMismatchError(f"stats hold n={stats.n:g} rows but X has {X.shape[0]}; pass the "
+                         "unweighted statistics of the same rows.")
+    shift = stats._shift0()
+    xty = np.zeros(stats.n_features)
+    chunk = check_chunk_size(chunk_size, stats.n_features)
+    for start in range(0, X.shape[0], chunk):
+        u = np.asarray(X[start:start + chunk], dtype=np.float64) - shift
+        xty += u.T @ np.asarray(y[start:start + chunk], dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    parts = (stats.n, stats.sum_u.copy(), float(y.sum()), stats._upper.copy(), xty,
+             float(y @ y))
+    return RidgeStats._from_parts(shift.copy(), parts)
+
+
+def label_predictor(stats: RidgeStats, X: Any, m: Any, X_val: Any, m_val: Any,
+                    alphas: Sequence[float]) -> RidgeRegressor:
+    """Global Ridge predicting a label ``m`` from the spectra (α chosen on validation).
+
+    ``stats`` are the unweighted statistics of ``X`` (any target): their Gram is reused.
+    """
+    return RidgeRegressor(list(alphas)).fit_stats(retarget(stats, X, m), X_val, m_val)
+
+
+def routing_confusion(scheme: BinScheme, true_labels: Any, routed_labels: Any) -> pd.DataFrame:
+    """Stars per (true bin, routed bin); rows true, columns routed; ``uncovered`` if any."""
+    t, r = scheme.assign(true_labels), scheme.assign(routed_labels)
+    names = scheme.bin_names()
+    ids = list(range(scheme.n_bins)) + ([-1] if (t < 0).any() or (r < 0).any() else [])
+    label = [names[k] if k >= 0 else "uncovered" for k in ids]
+    table = np.array([[int(np.sum((t == a) & (r == b))) for b in ids] for a in ids])
+    return pd.DataFrame(table, index=pd.Index(label, name="true bin"),
+                        columns=pd.Index(label, name="routed bin"))
+
+
+def routing_errors(wrong: Any, values: Any, edges: Sequence[float], name: str,
+                   extra: Any = None) -> pd.DataFrame:
+    """Share of misrouted stars per interval of ``values`` (e.g. true [M/H] or Teff).
+
+    Parameters
+    ----------
+    wrong : bool array, True where the routed bin differs from the true bin
+    values : the label whose intervals are tabulated
+    edges : interval edges (outer ones may be ±inf)
+    name : column name of the interval
+    extra : optional array (e.g. |predicted − true| [M/H]) whose mean per interval is added
+
+    Returns
+    -------
+    DataFrame with ``name``, ``n``, ``n_wrong``, ``share_wrong``, ``share_of_errors``
+    (this interval's part of all routing errors) and ``mean_extra`` when given.
+    """
+    wrong = np.asarray(wrong, dtype=bool)
+    values = np.asarray(values, dtype=float)
+    e = np.asarray(edges, dtype=float)
+    idx = np.clip(np.searchsorted(e, values, side="right") - 1, 0, e.size - 2)
+    total = max(int(wrong.sum()), 1)
+    rows = []
+    for k in range(e.size - 1):
+        sel = idx == k
+        row = {name: f"[{e[k]:g}, {e[k + 1]:g})", "n": int(sel.sum()),
+               "n_wrong": int(wrong[sel].sum()),
+               "share_wrong": float(wrong[sel].mean()) if sel.any() else np.nan,
+               "share_of_errors": float(wrong[sel].sum() / total)}
+        if extra is not None:
+            row["mean_extra"] = float(np.mean(np.asarray(extra)[sel])) if sel.any() else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class GateComparison:
+    """Oracle vs pseudo routing of one fitted piecewise model on the same test stars."""
+
+    name: str
+    retention: RetentionResult
+    pred_oracle: np.ndarray
+    pred_pseudo: np.ndarray
+    wrong: np.ndarray
+    confusion: pd.DataFrame
+
+    @property
+    def judged_rho(self) -> float:
+        """ρ where the oracle beats the global model, else NaN: a ratio of two losses, or
+        of a gain to a loss, says nothing about how much of a gain a gate keeps."""
+        r = self.retention
+        return r.rho if r.gain_oracle > 0 else float("nan")
+
+    def row(self) -> dict[str, Any]:
+        """One summary-table row."""
+        r = self.retention
+        return {"scheme": self.name, "n": r.n, "r2_global": r.r2_global,
+                "r2_oracle": r.r2_oracle, "r2_pseudo": r.r2_gate, "gain_oracle": r.gain_oracle,
+                "gain_pseudo": r.r2_gate - r.r2_global, "retention": r.rho,
+                "retention_lo": r.ci_low, "retention_hi": r.ci_high,
+                "retention_judged": self.judged_rho,
+                "misrouted": float(self.wrong.mean())}
+
+
+def compare_gates(name: str, model: PiecewiseRidge, X: Any, y: Any, labels: pd.DataFrame,
+                  column: str, predicted: Any, pred_global: Any, *, n_boot: int,
+                  seed: int) -> GateComparison:
+    """Route the test stars by true and by predicted ``column``; retention with paired CI.
+
+    Every star is scored (uncovered stars fall back to the global model when the model
+    has ``fallback=True``), so Oracle, Pseudo and the global model share one star set.
+    """
+    routed = labels.copy()
+    routed[column] = np.asarray(predicted, dtype=float)
+    p_oracle = model.predict(X, labels)
+    p_pseudo = model.predict(X, routed)
+    wrong = model.route(labels) != model.route(routed)
+    res = retention(y, p_pseudo, pred_global, p_oracle, n_boot=n_boot, seed=seed)
+    return GateComparison(name, res, p_oracle, p_pseudo, wrong,
+                          routing_confusion(model.scheme_, labels, routed))

@@ -1,0 +1,113 @@
+"""Models built on the engine: bin schemes, piecewise Ridge, modulated / conditional Ridge, noise
+experts, noise conditioning, NN-MoE, fits from streamed statistics.
+
+Imports ``engine``, ``data`` and the top-level utilities.
+"""
+
+from __future__ import annotations
+
+from moehelpers.models.bins import (
+    MH_EDGES,
+    TEFF_EDGES,
+    AxisBins,
+    BinPlan,
+    BinScheme,
+    Interval,
+    merge_sparse_bins,
+    mh_only,
+    physical_3x3,
+    quantile_scheme,
+    resolve_small_bins,
+    teff_only,
+)
+from moehelpers.models.conditional import (
+    ConditionalRidge,
+    moment_stats,
+)
+from moehelpers.models.modulated import (
+    ModulatedRidge,
+    ModulatorScaling,
+    gram_monomials,
+    modulated_stats,
+    monomial_values,
+    term_exponents,
+    term_name,
+    term_variables,
+)
+from moehelpers.models.nn_moe import (
+    NNMoERegressor,
+    require_torch,
+    resolve_device,
+    spectral_inputs,
+)
+from moehelpers.models.noise_conditioning import (
+    LevelScores,
+    NoiseConditionedRidge,
+    scaled_stats,
+    score_levels,
+)
+from moehelpers.models.noise_experts import (
+    DEFAULT_LEVELS,
+    CrossNoise,
+    MatchedComparison,
+    NoiseExperts,
+    check_levels,
+    compare_matched,
+    cross_noise,
+)
+from moehelpers.models.piecewise import (
+    PiecewiseRidge,
+    fit_together,
+)
+from moehelpers.models.stream_fit import (
+    MODELS,
+    fit_from_stream_stats,
+    fit_stream,
+    spec_for,
+)
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "MH_EDGES",
+    "MODELS",
+    "TEFF_EDGES",
+    "AxisBins",
+    "BinPlan",
+    "BinScheme",
+    "ConditionalRidge",
+    "CrossNoise",
+    "Interval",
+    "LevelScores",
+    "MatchedComparison",
+    "ModulatedRidge",
+    "ModulatorScaling",
+    "NNMoERegressor",
+    "NoiseConditionedRidge",
+    "NoiseExperts",
+    "PiecewiseRidge",
+    "check_levels",
+    "compare_matched",
+    "cross_noise",
+    "fit_from_stream_stats",
+    "fit_stream",
+    "fit_together",
+    "gram_monomials",
+    "merge_sparse_bins",
+    "mh_only",
+    "modulated_stats",
+    "moment_stats",
+    "monomial_values",
+    "physical_3x3",
+    "quantile_scheme",
+    "require_torch",
+    "resolve_device",
+    "resolve_small_bins",
+    "scaled_stats",
+    "score_levels",
+    "spec_for",
+    "spectral_inputs",
+    "teff_only",
+    "term_exponents",
+    "term_name",
+    "term_variables",
+]

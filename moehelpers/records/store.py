@@ -1,0 +1,417 @@
+"""Result records: one JSON file per (run, MVP) that notebooks write and the book reads.
+
+No number in the book is typed by hand: notebooks end with :func:`record`; book pages read
+:func:`load_records` through :func:`metrics_table`, :func:`verdicts_table` and :func:`table`.
+
+* Layout: ``<runs_dir>/<run>/records/<mvp_id>.json``; ``runs_dir`` is the argument, else
+  ``$MOE_RUNS_DIR``, else ``<repo>/runs``. Names: 1–64 of ``A-Za-z0-9._-``, alphanumeric first.
+  Re-running a run replaces its records (runs are namespaced, so ids cannot collide across runs).
+  With ``overwrite=False`` a record whose params or dataset differ from the stored one is refused.
+* Encoding: sorted keys, floats via ``repr``, numpy scalars/arrays → numbers/lists, tuples →
+  lists, paths → POSIX strings. A non-finite float is ``{"$float": "nan"}`` (``"inf"``,
+  ``"-inf"``) everywhere, so NaN round-trips and the file stays strict JSON. Tables keep column
+  order, dtypes (numeric, bool, object, ``string``, ``category``, nullable) and the index.
+* ``content_hash``: SHA-256 of the canonical JSON without ``provenance``/``content_hash``.
+  ``provenance`` (UTC time, versions, git commit; no hostname) is written last, so every byte
+  before it is identical for identical inputs; a record edited by hand is refused on load.
+* Errors: writes are atomic (temp file + ``os.replace``), failures raise
+  :class:`~moehelpers.errors.ResultsWriteError`; unreadable records raise
+  :class:`RecordCorruptError` naming the file (``load_records(skip_bad=True)`` warns instead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import operator
+import os
+import platform
+import re
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from moehelpers.errors import (
+    DataFileNotFoundError,
+    InvalidParameterError,
+    RecordCorruptError,
+    ResultsWriteError,
+)
+from moehelpers.paths import check_name as _check_name
+from moehelpers.paths import repo_root as _repo_root
+from moehelpers.records.codec import _canonical, _decode, _decode_table, _encode, _encode_table
+
+__all__ = [
+    "RUNS_DIR_ENV", "SCHEMA_VERSION", "RecordCorruptError", "content_hash", "file_identity",
+    "list_runs", "load_record", "load_records", "metrics_table", "record", "record_path",
+    "resolve_runs_dir", "table", "verdict", "verdicts_table",
+]
+
+SCHEMA_VERSION = 1
+RUNS_DIR_ENV = "MOE_RUNS_DIR"
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+_NOT_CONTENT = ("content_hash", "provenance")
+_REQUIRED = ("schema_version", "run", "mvp_id", "params", "dataset", "metrics", "tables",
+             "verdicts", "content_hash")
+
+
+
+
+def resolve_runs_dir(runs_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Root of all runs: ``runs_dir``, else ``$MOE_RUNS_DIR``, else ``<repo>/runs``."""
+    if runs_dir is not None:
+        return Path(runs_dir)
+    env = os.environ.get(RUNS_DIR_ENV)
+    return Path(env) if env else _repo_root() / "runs"
+
+
+def record_path(run: str, mvp_id: str, runs_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Path of the record of ``mvp_id`` in ``run``: ``<runs_dir>/<run>/records/<mvp_id>.json``."""
+    _check_name(run, "run name")
+    _check_name(mvp_id, "MVP id")
+    return resolve_runs_dir(runs_dir) / run / "records" / f"{mvp_id}.json"
+
+
+# -------------------------------------------------------------------- checks, verdicts
+def verdict(name: str, value: float, threshold: float, op: str = ">=",
+            rule_text: str | None = None) -> dict[str, Any]:
+    """Judge a computed value against an acceptance rule of the framework document.
+
+    Parameters
+    ----------
+    name : str
+        Verdict name, e.g. ``"H1"``.
+    value, threshold : float
+        Computed value; threshold (not NaN).
+    op : {">=", ">", "<=", "<"}, default=">="
+        ``passed = value <op> threshold``, None when ``value`` is NaN.
+    rule_text : str, optional
+        The rule in words, e.g. ``"ΔR² (MoE − global) ≥ 0.03 on covered stars"``.
+
+    Returns
+    -------
+    dict
+        ``{"name", "rule", "op", "value", "threshold", "passed"}``.
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidParameterError(f"verdict name must be a non-empty str; got {name!r}.")
+    if op not in _OPS:
+        raise InvalidParameterError(f"verdict op {op!r} is not one of {sorted(_OPS)}.")
+    try:
+        v, t = float(value), float(threshold)
+    except (TypeError, ValueError):
+        v, t = math.nan, math.nan
+    if math.isnan(t) or (math.isnan(v) and not isinstance(value, float | np.floating)):
+        raise InvalidParameterError(f"verdict {name!r}: value {value!r} and threshold "
+                                    f"{threshold!r} must be numbers (threshold not NaN).")
+    passed = None if math.isnan(v) else bool(_OPS[op](v, t))
+    return {"name": name, "rule": rule_text or f"{name}: value {op} {t!r}", "op": op,
+            "value": v, "threshold": t, "passed": passed}
+
+
+def _check_verdicts(verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> dict:
+    out: dict[str, Any] = {}
+    items = verdicts.items() if isinstance(verdicts, Mapping) else [
+        (v.get("name"), v) for v in verdicts or []]
+    for name, given in items:
+        try:
+            v = verdict(name, given["value"], given["threshold"], given.get("op", ">="),
+                        given["rule"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidParameterError(f"verdict {name!r} needs rule, value, threshold (and op): "
+                                        f"build it with results.verdict(). ({exc!r})") from exc
+        if name in out or given.get("name", name) != name:
+            raise InvalidParameterError(f"verdict {name!r} is given twice or under another name "
+                                        f"({given.get('name')!r}); names must be unique.")
+        if "passed" in given and given["passed"] != v["passed"]:
+            raise InvalidParameterError(f"verdict {name!r}: passed={given['passed']!r} contradicts "
+                                        f"{v['value']!r} {v['op']} {v['threshold']!r}.")
+        out[name] = {k: v[k] for k in ("rule", "op", "value", "threshold", "passed")}
+    return out
+
+
+def _is_seed(x: Any) -> bool:
+    if isinstance(x, Mapping):
+        return bool(x) and all(_is_seed(v) for v in x.values())
+    if isinstance(x, list | tuple | np.ndarray):
+        return len(x) > 0 and all(_is_seed(v) for v in x)
+    return isinstance(x, int | np.integer) and not isinstance(x, bool | np.bool_)
+
+
+def _check_params(params: Any) -> None:
+    if not isinstance(params, Mapping):
+        raise InvalidParameterError(f"params must be a dict; got {type(params).__name__}.")
+    keys = [k for k in params if isinstance(k, str) and re.search("seed|random_state", k.lower())]
+    if not keys:
+        raise InvalidParameterError(
+            f"params has no seed (keys: {sorted(map(str, params))}); every seed the notebook uses "
+            f"must be recorded: add params['seed'] = <int> (or 'seeds', '<purpose>_seed').")
+    for k in keys:
+        if not _is_seed(params[k]):
+            raise InvalidParameterError(f"params[{k!r}] = {params[k]!r} is not a seed: give an "
+                                        f"int or a list/dict of ints (None cannot be reproduced).")
+
+
+def _check_dataset(dataset: Any) -> None:
+    ok = isinstance(dataset, Mapping) and (
+        (isinstance(dataset.get("sha256"), str)
+         and re.fullmatch(r"[0-9a-f]{64}", dataset["sha256"]) is not None)
+        or (isinstance(dataset.get("generator"), Mapping) and bool(dataset["generator"])))
+    if not ok:
+        raise InvalidParameterError(f"dataset must identify the data: results.file_identity(path) "
+                                    f"or {{'generator': {{settings}}}}; got {dataset!r}.")
+
+
+def file_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``{"path", "sha256", "size_bytes"}`` of a data file; path relative to the repo if inside."""
+    p = Path(path)
+    digest = hashlib.sha256()
+    try:
+        with p.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except FileNotFoundError as exc:
+        raise DataFileNotFoundError(f"dataset file {p} does not exist; check the path.") from exc
+    try:
+        shown = p.resolve().relative_to(_repo_root()).as_posix()
+    except ValueError:
+        shown = p.as_posix()
+    return {"path": shown, "sha256": digest.hexdigest(), "size_bytes": p.stat().st_size}
+
+
+# --------------------------------------------------------------------------- writing
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(_repo_root()), *args], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _provenance() -> dict[str, Any]:
+    import moehelpers
+
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"created_utc": _utcnow().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "git_commit": commit, "git_dirty": None if status is None else bool(status),
+            "moehelpers": moehelpers.__version__, "numpy": np.__version__,
+            "pandas": pd.__version__, "python": platform.python_version(),
+            "platform": f"{platform.system()}-{platform.machine()}"}
+
+
+def content_hash(rec: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a record without ``provenance``/``content_hash``."""
+    body = {k: v for k, v in rec.items() if k not in _NOT_CONTENT}
+    return hashlib.sha256(_canonical(_encode(body, "record")).encode("utf-8")).hexdigest()
+
+
+def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping[str, Any],
+           metrics: Mapping[str, Any], tables: Mapping[str, pd.DataFrame] | None = None,
+           verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+           notes: str | None = None, runs_dir: str | os.PathLike[str] | None = None,
+           overwrite: bool = True) -> Path:
+    """Write the result record of one notebook run atomically; return its path.
+
+    Parameters
+    ----------
+    mvp_id, run : str
+        MVP id (e.g. ``"MVP-1.2"``) and run name (e.g. ``"default"``).
+    params : dict
+        Every notebook parameter, with at least one seed key (``seed``, ``seeds``,
+        ``<purpose>_seed``, ``random_state``) holding ints.
+    dataset : dict
+        :func:`file_identity` (path + sha256) or ``{"generator": {settings}}``.
+    metrics : dict
+        Nested dict of numbers; numpy scalars/arrays allowed; NaN/inf kept.
+    tables : dict of str to DataFrame, optional
+        Tables for the book (dtypes, column order, index round-trip).
+    verdicts : dict or list, optional
+        ``{name: verdict(...)}`` or a list of :func:`verdict` results; ``passed`` is rechecked.
+    notes : str, optional
+        Free text.
+    runs_dir : path, optional
+        Root of all runs (default ``$MOE_RUNS_DIR``, else ``<repo>/runs``).
+    overwrite : bool, default=True
+        Replace a record of this (run, MVP) whose params or dataset differ.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<runs_dir>/<run>/records/<mvp_id>.json``.
+    """
+    path = record_path(run, mvp_id, runs_dir)
+    _check_params(params)
+    _check_dataset(dataset)
+    if notes is not None and not isinstance(notes, str):
+        raise InvalidParameterError(f"notes must be a str or None; got {type(notes).__name__}.")
+    tables = {} if tables is None else tables
+    if not isinstance(metrics, Mapping) or not isinstance(tables, Mapping):
+        raise InvalidParameterError("metrics must be a dict and tables a dict of DataFrames.")
+    body: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION, "mvp_id": mvp_id, "run": run,
+        "params": _encode(params, "params"), "dataset": _encode(dataset, "dataset"),
+        "metrics": _encode(metrics, "metrics", numeric=True),
+        "tables": {str(k): _encode_table(v, str(k)) for k, v in tables.items()},
+        "verdicts": _encode(_check_verdicts(verdicts), "verdicts"), "notes": notes,
+    }
+    if not overwrite:
+        _refuse_collision(path, body)
+    body["content_hash"] = content_hash(body)
+    text = json.dumps(body, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+    prov = json.dumps({"provenance": _provenance()}, sort_keys=True, indent=1)
+    _atomic_write(path, text[:-2] + ",\n" + prov[2:] + "\n")
+    return path
+
+
+def _refuse_collision(path: Path, body: Mapping[str, Any]) -> None:
+    folder = path.parent
+    clash = [p.name for p in (folder.glob("*.json") if folder.is_dir() else [])
+             if p.stem.casefold() == path.stem.casefold() and p.name != path.name]
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+            clash += [k for k in ("params", "dataset") if _canonical(old[k]) != _canonical(body[k])]
+        except (OSError, ValueError, KeyError, TypeError):
+            clash.append("unreadable existing record")
+    if clash:
+        raise InvalidParameterError(f"{path} already holds a different experiment (differs in: "
+                                    f"{clash}); use a new run name, or overwrite=True on purpose.")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise ResultsWriteError(
+            f"could not write result record {path}: {exc.strerror or exc}. Fix: free disk space "
+            f"or make {path.parent} writable, or write elsewhere with runs_dir=... or "
+            f"${RUNS_DIR_ENV}. No partial record was left."
+        ) from exc
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- reading
+def _read(path: Path, verify: bool = True) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DataFileNotFoundError(f"no result record at {path}; run its notebook first (runs "
+                                    f"present: {list_runs(path.parents[2])}).") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RecordCorruptError(f"result record {path} is unreadable ({exc}); delete it and "
+                                 f"re-run its notebook.") from exc
+    missing = [k for k in _REQUIRED if not isinstance(raw, dict) or k not in raw]
+    problem = f"it lacks {missing}" if missing else None
+    if not problem and not (isinstance(raw["schema_version"], int)
+                            and raw["schema_version"] <= SCHEMA_VERSION):
+        problem = f"schema {raw['schema_version']!r} is not <= {SCHEMA_VERSION}: update moehelpers"
+    elif not problem and (raw["run"], raw["mvp_id"]) != (path.parents[1].name, path.stem):
+        problem = f"it holds run {raw['run']!r}, MVP {raw['mvp_id']!r}: it was moved or copied"
+    elif not problem and verify and content_hash(raw) != raw["content_hash"]:
+        problem = "its content does not match content_hash: it was edited by hand"
+    if problem:
+        raise RecordCorruptError(f"result record {path} is invalid: {problem}. Re-run its "
+                                 f"notebook to regenerate it.")
+    return _decode(raw)
+
+
+def load_record(run: str, mvp_id: str, runs_dir: str | os.PathLike[str] | None = None,
+                verify: bool = True) -> dict[str, Any]:
+    """Read one record (NaN/inf restored); ``verify`` checks its ``content_hash``."""
+    return _read(record_path(run, mvp_id, runs_dir), verify)
+
+
+def list_runs(runs_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """Sorted names of the runs that have a ``records`` folder (empty if none)."""
+    root = resolve_runs_dir(runs_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if _NAME_RE.fullmatch(p.name) and (p / "records").is_dir())
+
+
+def load_records(runs_dir: str | os.PathLike[str] | None = None, run: str | None = None,
+                 skip_bad: bool = False) -> list[dict[str, Any]]:
+    """All records (of one ``run`` or of every run), sorted by (run, mvp_id).
+
+    A bad file raises :class:`RecordCorruptError` naming it; with ``skip_bad=True`` it is
+    skipped with a warning instead (the book build keeps the default: no silent gaps).
+    """
+    runs = [_check_name(run, "run name")] if run is not None else list_runs(runs_dir)
+    root = resolve_runs_dir(runs_dir)
+    if run is not None and not (root / run / "records").is_dir():
+        raise DataFileNotFoundError(f"run {run!r} has no records under {root}; runs present: "
+                                    f"{list_runs(runs_dir)}.")
+    out = []
+    for name in runs:
+        for path in sorted((root / name / "records").glob("*.json")):
+            if path.name.startswith("."):
+                continue
+            try:
+                out.append(_read(path))
+            except RecordCorruptError as exc:
+                if not skip_bad:
+                    raise
+                warnings.warn(f"skipped: {exc}", stacklevel=2)
+    return out
+
+
+def _flatten(obj: Any, prefix: str) -> list[tuple[str, Any]]:
+    if isinstance(obj, dict):
+        return [kv for k, v in obj.items() for kv in _flatten(v, f"{prefix}.{k}" if prefix else k)]
+    if isinstance(obj, list):
+        return [kv for i, v in enumerate(obj) for kv in _flatten(v, f"{prefix}[{i}]")]
+    return [(prefix, obj)]
+
+
+def metrics_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Long table ``run, mvp_id, metric, value``; paths dotted, array items as ``name[i]``."""
+    rows = [(r["run"], r["mvp_id"], path, float(v))
+            for r in records for path, v in _flatten(r["metrics"], "")]
+    return pd.DataFrame(rows, columns=["run", "mvp_id", "metric", "value"]).astype(
+        {"value": "float64"})
+
+
+def verdicts_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Table ``run, mvp_id, verdict, rule, op, value, threshold, passed`` (nullable bool)."""
+    cols = ["rule", "op", "value", "threshold", "passed"]
+    rows = [(r["run"], r["mvp_id"], name, *(float(v[c]) if c in ("value", "threshold") else v[c]
+                                             for c in cols))
+            for r in records for name, v in r["verdicts"].items()]
+    df = pd.DataFrame(rows, columns=["run", "mvp_id", "verdict", *cols])
+    return df.astype({"value": "float64", "threshold": "float64", "passed": "boolean"})
+
+
+def table(rec: Mapping[str, Any], name: str) -> pd.DataFrame:
+    """The table ``name`` of a loaded record as a DataFrame (dtypes and order restored)."""
+    if name not in rec["tables"]:
+        raise InvalidParameterError(f"record {rec['run']}/{rec['mvp_id']} has no table {name!r}; "
+                                    f"available: {sorted(rec['tables'])}.")
+    return _decode_table(rec["tables"][name])
