@@ -15,7 +15,10 @@ from sklearn.exceptions import DataConversionWarning
 
 from moehelpers.errors import InvalidParameterError, NonFiniteDataError, ShapeMismatchError
 
-__all__ = ["check_alphas", "check_choice", "check_groups", "check_sample_weight", "check_x", "check_xy", "refuse_spectra_set"]
+__all__ = [
+    "check_alphas", "check_choice", "check_groups", "check_sample_weight", "check_x",
+    "check_xy", "refuse_spectra_set",
+]
 
 
 def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:

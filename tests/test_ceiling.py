@@ -1,4 +1,4 @@
-"""Tests of :mod:`moehelpers.evaluation.ceiling`: Jacobian, Fisher matrix, marginal bound, R² ceiling.
+"""Tests of :mod:`moehelpers.evaluation.ceiling`: Jacobian, Fisher, marginal bound, R² ceiling.
 
 Toy cases with closed-form answers (a grid linear or cubic in the labels, a Gaussian line)
 check the arithmetic; a Monte-Carlo least-squares fit checks that the marginal bound — not

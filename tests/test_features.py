@@ -1,4 +1,4 @@
-"""Gate features from the noisy flux (moehelpers.data.flux_features): values and the error-leak guard."""
+"""Gate features from the noisy flux (data.flux_features): values and the error-leak guard."""
 
 from __future__ import annotations
 

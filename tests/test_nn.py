@@ -1,4 +1,4 @@
-"""The PyTorch NN-MoE (moehelpers.models.nn_moe): it learns, it is reproducible, torch is optional."""
+"""The PyTorch NN-MoE (models.nn_moe): it learns, it is reproducible, torch is optional."""
 
 from __future__ import annotations
 

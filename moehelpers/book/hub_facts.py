@@ -73,152 +73,9 @@ def verdict_summary(rec: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ headline models
-def _row(model: str, noise: float | None, r2: Any, lo: Any = np.nan, hi: Any = np.nan,
-         subset: str = "all test stars", original: Any = np.nan) -> dict[str, Any]:
-    return {"model": model, "noise_level": np.nan if noise is None else float(noise),
-            "subset": subset, "r2": float(r2), "r2_lo": float(lo), "r2_hi": float(hi),
-            "original": float(original)}
-
-
-def _at(noise: float | None, key: str) -> float:
-    """Original-study number ``key`` where the noise is the document's default 0.2."""
-    return float(ORIG[key]) if noise is not None and abs(noise - 0.2) < 1e-9 else np.nan
-
-
-def _h_mvp0(rec: Mapping[str, Any]) -> list[dict]:
-    orig = references.original_r2_by_noise()
-    mt = rec["metrics"]
-    return [_row("global Ridge", n, r, lo, hi, original=orig.get(float(n), np.nan))
-            for n, r, lo, hi in zip(mt["noise_levels"], mt["r2"], mt["r2_lo"], mt["r2_hi"],
-                                    strict=True)]
-
-
-def _h_mvp10(rec: Mapping[str, Any]) -> list[dict]:
-    n = noise_of(rec)
-    return [_row("global Ridge", n, m(rec, "r2_global_covered"), subset="covered stars",
-                 original=_at(n, "mvp0.r2_covered")),
-            _row("piecewise Ridge, 9 bins", n, m(rec, "r2_moe_covered"),
-                 subset="covered stars", original=_at(n, "mvp1.r2_moe"))]
-
-
-def _h_mvp11(rec: Mapping[str, Any]) -> list[dict]:
-    n = noise_of(rec)
-    return [_row("piecewise Ridge, 9 bins (seed 1)", n, m(rec, "r2_moe"),
-                 subset="covered stars", original=_at(n, "mvp1.r2_moe"))]
-
-
-def _h_mvp20(rec: Mapping[str, Any]) -> list[dict]:
-    mt = rec["metrics"]
-    o_exp = dict(zip(ORIG["mvp2.noise_levels"], ORIG["mvp2.r2_expert"], strict=True))
-    o_mix = dict(zip(ORIG["mvp2.noise_levels"], ORIG["mvp2.r2_mixed"], strict=True))
-    levels = mt["expert_noise_levels"]
-    rows = [_row("expert per noise level", n, r, original=o_exp.get(float(n), np.nan))
-            for n, r in zip(levels, mt["r2_matched"], strict=True)]
-    rows += [_row("mixed-noise Ridge", n, r, original=o_mix.get(float(n), np.nan))
-             for n, r in zip(levels, mt["r2_mixed"], strict=True)]
-    return rows
-
-
-def _h_mvp30(rec: Mapping[str, Any]) -> list[dict]:
-    i = list(m(rec, "ks")).index(m(rec, "best_k"))
-    r2 = m(rec, "r2_global") + m(rec, "delta_r2")[i]
-    return [_row(f"quantile [M/H] bins, K = {m(rec, 'best_k')}", noise_of(rec), r2)]
-
-
-def _h_mvp31(rec: Mapping[str, Any]) -> list[dict]:
-    n = noise_of(rec)
-    return [_row("oracle [M/H] gate, K = 2", n, m(rec, "r2_oracle")[0]),
-            _row("pseudo [M/H] gate, K = 2", n, m(rec, "r2_pseudo")[0])]
-
-
-def _h_mvp32(rec: Mapping[str, Any]) -> list[dict]:
-    n, k = noise_of(rec), int(m(rec, "best_order_true"))
-    orders = list(m(rec, "orders"))
-    orig = dict(zip(ORIG["mvp3.conditional_orders"], ORIG["mvp3.conditional_r2_by_order"],
-                    strict=True))
-    kd = int(m(rec, "best_order_deploy"))
-    return [_row(f"conditional Ridge, order {k}, true [M/H]", n,
-                 m(rec, "r2_true")[orders.index(k)],
-                 original=orig[k] if n is not None and abs(n - 0.2) < 1e-9 and k in orig
-                 else np.nan),
-            _row(f"conditional Ridge, order {kd}, predicted [M/H]", n,
-                 m(rec, "r2_true_to_pred")[orders.index(kd)])]
-
-
-def _h_mvp40(rec: Mapping[str, Any]) -> list[dict]:
-    n = noise_of(rec)
-    return [_row(f"{g} log g gate", n, m(rec, f"r2.{g}")) for g in ("oracle", "pseudo", "learned")]
-
-
-def _h_dict(rec: Mapping[str, Any]) -> list[dict]:
-    """``metrics.r2`` is ``{model: r2}`` or ``{scheme: {gate: r2}}`` (MVP-6.0, 6.1, 7.4)."""
-    n = noise_of(rec)
-    rows = []
-    for name, value in m(rec, "r2").items():
-        if isinstance(value, Mapping):
-            rows += [_row(f"{name} · {gate}", n, r2) for gate, r2 in value.items()]
-        else:
-            rows.append(_row(str(name), n, value))
-    return rows
-
-
-def _h_mvp71(rec: Mapping[str, Any]) -> list[dict]:
-    n = noise_of(rec)  # the gate-noise-free end of the curves (σ = 0)
-    return [_row("hard MoE, 9 bins (clean gate)", n, m(rec, "r2_clean_hard9")),
-            _row("conditional Ridge (clean gate)", n, m(rec, "r2_clean_cond"))]
-
-
-def _h_mvp72(rec: Mapping[str, Any]) -> list[dict]:
-    from moehelpers.records.store import table
-
-    n = noise_of(rec)
-    steps = table(rec, "steps")
-    rows = [_row(f"Conditional Ridge++ {r['model']}", n, r["r2"]) for _, r in steps.iterrows()]
-    return [*rows, _row("9-bin MoE", n, m(rec, "r2_moe"))]
-
-
-def _per_level(names: Mapping[str, str]) -> Callable[[Mapping[str, Any]], list[dict]]:
-    """Extractor of records holding ``metrics[key]`` as one R² per ``metrics.noise_levels``."""
-    def extract(rec: Mapping[str, Any]) -> list[dict]:
-        levels = m(rec, "noise_levels")
-        return [_row(label, lv, r2) for key, label in names.items()
-                for lv, r2 in zip(levels, m(rec, key), strict=True)]
-    return extract
-
-
-_h_mvp73 = _per_level({"r2_expert": "expert per noise level", "r2_mixed": "mixed-noise Ridge",
-                       "r2_cond1_hat": "noise-conditioned [x, n̂·x]",
-                       "r2_cond2_hat": "noise-conditioned [x, n̂·x, n̂²·x]"})
-_h_combined = _per_level({"r2_MoE1": "MoE-1 (Teff, [M/H])", "r2_MoE2_hat": "MoE-2 (n̂)",
-                          "r2_combined_hat": "combined gate (n̂)",
-                          "r2_conditional_mn_hat": "conditional [x, m·x, n̂·x]"})
-
-
 #: Model names of the Fisher ceiling rows (the figure and the fraction table find them here).
 CEILING_MODEL = "Fisher ceiling R²_max (set level)"
 BAYES_CEILING_MODEL = "shrinkage ceiling (approx.)"
-
-
-def _h_ceiling(rec: Mapping[str, Any]) -> list[dict]:
-    from moehelpers.records.store import table
-
-    tab = table(rec, "by_noise")
-    rows = []
-    for _, r in tab.iterrows():
-        rows.append(_row(CEILING_MODEL, r["noise_level"], r["r2_max_set"],
-                         r.get("r2_max_set_lo", np.nan), r.get("r2_max_set_hi", np.nan)))
-        if "r2_bayes_set" in tab.columns:
-            rows.append(_row(BAYES_CEILING_MODEL, r["noise_level"], r["r2_bayes_set"]))
-    return rows
-
-
-_HEADLINES: dict[str, Callable[[Mapping[str, Any]], list[dict]]] = {
-    "MVP-0": _h_mvp0, "MVP-1.0": _h_mvp10, "MVP-1.1": _h_mvp11, "MVP-2.0": _h_mvp20,
-    "MVP-3.0": _h_mvp30, "MVP-3.1": _h_mvp31, "MVP-3.2": _h_mvp32, "MVP-4.0": _h_mvp40,
-    "MVP-6.0": _h_dict, "MVP-6.1": _h_dict, "MVP-7.1": _h_mvp71, "MVP-7.2": _h_mvp72,
-    "MVP-7.3": _h_mvp73, "MVP-7.4": _h_dict, "BEYOND-GATE": _h_combined,
-    "BEYOND-ceiling": _h_ceiling,
-}
 
 
 def is_ceiling(model: str) -> bool:
@@ -231,28 +88,20 @@ HEADLINE_COLUMNS = ["mvp_id", "model", "noise_level", "subset", "r2", "r2_lo", "
 def headline(rec: Mapping[str, Any]) -> pd.DataFrame:
     """The main models of a record: ``model, noise_level, subset, r2, r2_lo, r2_hi, original``.
 
-    A record's own table ``"headline"`` wins (that is how a new notebook joins the
-    cross-experiment matrix without code here); else the extractor of its MVP id; else empty.
+    Read from the record's own ``headline`` table, which the notebook declares and the record
+    store validates on write (:func:`moehelpers.records.store.headline_row`); nothing here
+    knows any MVP. A record without one (schema 1) has no headline.
     """
     from moehelpers.records.store import table
 
-    rows: list[dict] = []
-    own = table(rec, "headline") if "headline" in rec.get("tables", {}) else None
-    if own is not None and {"model", "r2"} <= set(own.columns):
-        noise = noise_of(rec)
-        for _, r in own.iterrows():
-            rows.append(_row(str(r["model"]), r.get("noise_level", noise), r["r2"],
-                             r.get("r2_lo", np.nan), r.get("r2_hi", np.nan),
-                             str(r.get("subset", "all test stars")),
-                             r.get("original", np.nan)))
-    elif rec["mvp_id"] in _HEADLINES:
-        try:
-            rows = _HEADLINES[rec["mvp_id"]](rec)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            log.warning("hub: no headline for %s/%s (%r)", rec["run"], rec["mvp_id"], exc)
-    out = pd.DataFrame(rows, columns=HEADLINE_COLUMNS[1:])
+    if "headline" not in rec.get("tables", {}):
+        out = pd.DataFrame(columns=HEADLINE_COLUMNS)
+        out["mvp_id"] = out["mvp_id"].astype(object)
+        return out
+    own = table(rec, "headline").rename(columns={"reference": "original"})
+    out = own.reindex(columns=HEADLINE_COLUMNS[1:])
     out.insert(0, "mvp_id", rec["mvp_id"])
-    return out
+    return out.reset_index(drop=True)
 
 
 # ------------------------------------------------------------ one-line conclusions

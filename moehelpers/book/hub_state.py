@@ -144,7 +144,11 @@ def evidence(h: Hypothesis, records: Mapping[str, Mapping[str, Any]]) -> list[di
         if rec is None:
             continue
         for name, v in rec.get("verdicts", {}).items():
-            if (mvp_id, name) in h.evidence or verdict_matches(h.id, name):
+            # schema 2: the verdict names its hypothesis; older records: by name
+            tests = v.get("tests") if "tests" in v else (
+                h.id if (mvp_id, name) in h.evidence or verdict_matches(h.id, name) else None)
+            if tests == h.id or (tests is not None and tests.startswith(h.id)
+                                 and verdict_matches(h.id, tests)):
                 out.append({"mvp_id": mvp_id, "name": name, **v})
     return out
 

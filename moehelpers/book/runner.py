@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moehelpers.book import parameters
 from moehelpers.errors import InvalidParameterError, RunnerError
 from moehelpers.paths import check_name, notebooks_dir, repo_root, runs_dir
 
@@ -120,64 +121,21 @@ def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
     Reads the cell tagged ``parameters``; every parameter must carry a type
     annotation (``noise_level: float = 0.2  # comment``).
     """
-    import papermill
-
-    raw = papermill.inspect_notebook(str(path))
-    if not raw:
-        raise RunnerError(f"{path.name} has no cell tagged 'parameters'; tag the defaults cell.")
-    return {name: {"type": info["inferred_type_name"], "default": info["default"],
-                   "help": info.get("help", "")} for name, info in raw.items()}
-
-
-_SCALARS: dict[str, tuple[type, ...]] = {
-    "float": (float, int), "int": (int,), "str": (str,), "bool": (bool,),
-}
-
-
-def _check_value(name: str, value: Any, declared: str) -> Any:
-    """Return ``value`` coerced to the declared type or raise InvalidParameterError."""
-    declared = declared.replace(" ", "")
-    optional = declared.startswith("Optional[") or declared.endswith("|None")
-    if optional:
-        if value is None:
-            return None
-        declared = declared.removeprefix("Optional[").removesuffix("]").removesuffix("|None")
-    if declared in _SCALARS:
-        ok = isinstance(value, _SCALARS[declared]) and not (
-            declared != "bool" and isinstance(value, bool))
-        if ok:
-            return float(value) if declared == "float" else value
-    elif declared.startswith(("list[", "tuple[")) and isinstance(value, list | tuple):
-        inner = declared[declared.index("[") + 1:-1]
-        return [_check_value(f"{name}[{i}]", v, inner) for i, v in enumerate(value)]
-    elif declared in ("list", "tuple") and isinstance(value, list | tuple):
-        if all(isinstance(v, int | float | str | bool) for v in value):
-            return list(value)
-    raise InvalidParameterError(
-        f"Parameter {name!r} must be {declared}; got {value!r} ({type(value).__name__}). "
-        f"Pass a literal of that type (e.g. -p {name}=... on the command line)."
-    )
+    return parameters.declared_from_notebook(path)
 
 
 def check_parameters(path: Path, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate overrides against a notebook's parameters cell.
+    """Validate overrides against a notebook's parameters cell (types, ranges, names).
+
+    The same checks run again inside the notebook (:func:`moehelpers.book.notebook.start`).
 
     Raises
     ------
     InvalidParameterError
-        For an unknown name (the message lists the notebook's parameters) or a
-        value whose type differs from the declared annotation.
+        For an unknown name (close matches and the notebook's parameters listed), a value
+        whose type differs from the declared annotation, or one out of its range.
     """
-    declared = notebook_parameters(path)
-    checked: dict[str, Any] = {}
-    for name, value in params.items():
-        if name not in declared:
-            known = ", ".join(sorted(declared))
-            raise InvalidParameterError(
-                f"Unknown parameter {name!r} for {path.name}; its parameters are: {known}."
-            )
-        checked[name] = _check_value(name, value, declared[name]["type"])
-    return checked
+    return parameters.check_values(notebook_parameters(path), params, Path(path).name)
 
 
 def _params_for(path: Path, run: str, noise: float | None,
@@ -188,11 +146,8 @@ def _params_for(path: Path, run: str, noise: float | None,
     for name in _RUNNER_PARAMETERS:
         if name in declared:
             params[name] = run
-    if noise is not None:
-        if "noise_level" in declared:
-            params["noise_level"] = noise
-        elif "noise_levels" in declared:
-            params["noise_levels"] = [noise]
+    if noise is not None:  # every notebook declares noise_level (multi-level ones add it)
+        params["noise_level"] = noise
     for name, value in overrides.items():
         if name in declared:
             params[name] = value

@@ -60,7 +60,8 @@ from moehelpers.data.grid import SpectralGrid, lagrange_stencil
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = [
-    "CEILING_ID", "LABEL_NAMES", "LABEL_SCALE", "MEDIAN_WINDOW", "Ceiling", "compute_ceiling", "fisher", "flux_jacobian", "lagrange_derivative",
+    "CEILING_ID", "LABEL_NAMES", "LABEL_SCALE", "MEDIAN_WINDOW", "Ceiling", "compute_ceiling",
+    "fisher", "flux_jacobian", "lagrange_derivative",
     "marginal_bound", "r2_ceiling",
 ]
 

@@ -1,8 +1,9 @@
 """Learned gates over frozen Ridge experts (MVP-6.0).
 
-The experts of a fitted :class:`~moehelpers.models.piecewise.PiecewiseRidge` are frozen; a gate sees only
-gate features of the *noisy flux* (:class:`~moehelpers.data.flux_features.GateFeatures`: the gates
-take the flux and compute the features themselves, so the error array can never reach them)
+The experts of a fitted :class:`~moehelpers.models.piecewise.PiecewiseRidge` are frozen; a
+gate sees only gate features of the *noisy flux*
+(:class:`~moehelpers.data.flux_features.GateFeatures`: the gates take the flux and compute the
+features themselves, so the error array can never reach them)
 and returns a probability per **option**: the model's experts plus, as the last option, its
 global model. Uncovered stars (outside every bin) have the global model as their true
 option, so the gate learns to send stars that look uncovered to the global model; every

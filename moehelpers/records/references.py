@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["ABLATIONS", "LABEL", "NEVER_RUN", "ORIGINAL", "original_r2_by_noise", "reference_for"]
+__all__ = ["ABLATIONS", "LABEL", "NEVER_RUN", "ORIGINAL", "original_r2_by_noise", "reference_at",
+           "reference_for"]
 
 #: Label used wherever these numbers appear.
 LABEL = "original study (BOSZ)"
@@ -138,3 +139,7 @@ def reference_for(n_train: int, noise_level: float,
                 for n in ablations for q in ("delta", "share")})
     return out
 
+
+def reference_at(key: str, noise_level: float) -> float:
+    """``ORIGINAL[key]`` where the setting is the study's default noise 0.2, else NaN."""
+    return float(ORIGINAL[key]) if abs(float(noise_level) - 0.2) < 1e-9 else float("nan")

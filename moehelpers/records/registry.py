@@ -140,6 +140,26 @@ def mvp(mvp_id: str) -> MVP | None:
     return next((m for m in MVPS if m.id == mvp_id), None)
 
 
+def hypothesis(hypothesis_id: str) -> Hypothesis | None:
+    """The registry entry of a hypothesis id (None when unknown)."""
+    return next((h for h in HYPOTHESES if h.id == hypothesis_id), None)
+
+
+def hypothesis_named(verdict_name: str) -> str | None:
+    """The hypothesis a verdict is named after (``"H1.2_ci"`` → ``"H1.2"``), else None.
+
+    The longest matching id wins, so ``"H-A1_x"`` names ``H-A``'s sub-hypothesis of H-A.
+    """
+    found = [h.id for h in HYPOTHESES if verdict_matches(h.id, verdict_name)]
+    return max(found, key=len) if found else None
+
+
+def evidence_pairs(hypothesis_id: str) -> tuple[tuple[str, str], ...]:
+    """Extra ``(mvp_id, verdict_name)`` pairs registered as evidence of a hypothesis."""
+    h = hypothesis(hypothesis_id)
+    return () if h is None else h.evidence
+
+
 def verdict_matches(hypothesis_id: str, verdict_name: str) -> bool:
     """True when a verdict is named after the hypothesis.
 

@@ -47,15 +47,32 @@ from moehelpers.errors import (
 )
 from moehelpers.paths import check_name as _check_name
 from moehelpers.paths import repo_root as _repo_root
+from moehelpers.records import registry
 from moehelpers.records.codec import _canonical, _decode, _decode_table, _encode, _encode_table
 
 __all__ = [
-    "RUNS_DIR_ENV", "SCHEMA_VERSION", "RecordCorruptError", "content_hash", "file_identity",
-    "list_runs", "load_record", "load_records", "metrics_table", "record", "record_path",
-    "resolve_runs_dir", "table", "verdict", "verdicts_table",
+    "HEADLINE_COLUMNS",
+    "RUNS_DIR_ENV",
+    "SCHEMA_VERSION",
+    "RecordCorruptError",
+    "content_hash",
+    "file_identity",
+    "headline_from_r2",
+    "headline_per_level",
+    "headline_row",
+    "list_runs",
+    "load_record",
+    "load_records",
+    "metrics_table",
+    "record",
+    "record_path",
+    "resolve_runs_dir",
+    "table",
+    "verdict",
+    "verdicts_table",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: verdicts name the hypothesis they test; headline table
 RUNS_DIR_ENV = "MOE_RUNS_DIR"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -84,7 +101,7 @@ def record_path(run: str, mvp_id: str, runs_dir: str | os.PathLike[str] | None =
 
 # -------------------------------------------------------------------- checks, verdicts
 def verdict(name: str, value: float, threshold: float, op: str = ">=",
-            rule_text: str | None = None) -> dict[str, Any]:
+            rule_text: str | None = None, *, tests: str | None = None) -> dict[str, Any]:
     """Judge a computed value against an acceptance rule of the framework document.
 
     Parameters
@@ -97,11 +114,16 @@ def verdict(name: str, value: float, threshold: float, op: str = ">=",
         ``passed = value <op> threshold``, None when ``value`` is NaN.
     rule_text : str, optional
         The rule in words, e.g. ``"ΔR² (MoE − global) ≥ 0.03 on covered stars"``.
+    tests : str, optional
+        Id of the hypothesis this rule tests (``"H3.1"``). Default: the hypothesis the name
+        is written after (``"H1.2_ci"`` → ``"H1.2"``), else ``None`` — a check that tests no
+        hypothesis (e.g. "every α inside the grid"). Checked against the registry when the
+        record is written.
 
     Returns
     -------
     dict
-        ``{"name", "rule", "op", "value", "threshold", "passed"}``.
+        ``{"name", "rule", "op", "value", "threshold", "passed", "tests"}``.
     """
     if not isinstance(name, str) or not name:
         raise InvalidParameterError(f"verdict name must be a non-empty str; got {name!r}.")
@@ -115,8 +137,14 @@ def verdict(name: str, value: float, threshold: float, op: str = ">=",
         raise InvalidParameterError(f"verdict {name!r}: value {value!r} and threshold "
                                     f"{threshold!r} must be numbers (threshold not NaN).")
     passed = None if math.isnan(v) else bool(_OPS[op](v, t))
+    if tests is None:
+        tests = registry.hypothesis_named(name)
+    elif registry.hypothesis(tests) is None:
+        raise InvalidParameterError(
+            f"verdict {name!r}: tests={tests!r} is not a hypothesis of the registry; use one "
+            f"of {', '.join(h.id for h in registry.HYPOTHESES)} or leave it out for a check.")
     return {"name": name, "rule": rule_text or f"{name}: value {op} {t!r}", "op": op,
-            "value": v, "threshold": t, "passed": passed}
+            "value": v, "threshold": t, "passed": passed, "tests": tests}
 
 
 def _check_verdicts(verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> dict:
@@ -126,7 +154,7 @@ def _check_verdicts(verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | 
     for name, given in items:
         try:
             v = verdict(name, given["value"], given["threshold"], given.get("op", ">="),
-                        given["rule"])
+                        given["rule"], tests=given.get("tests"))
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidParameterError(f"verdict {name!r} needs rule, value, threshold (and op): "
                                         f"build it with results.verdict(). ({exc!r})") from exc
@@ -136,8 +164,102 @@ def _check_verdicts(verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | 
         if "passed" in given and given["passed"] != v["passed"]:
             raise InvalidParameterError(f"verdict {name!r}: passed={given['passed']!r} contradicts "
                                         f"{v['value']!r} {v['op']} {v['threshold']!r}.")
-        out[name] = {k: v[k] for k in ("rule", "op", "value", "threshold", "passed")}
+        out[name] = {k: v[k] for k in ("rule", "op", "value", "threshold", "passed", "tests")}
     return out
+
+
+def _check_hypotheses(mvp_id: str, verdicts: Mapping[str, Mapping[str, Any]]) -> None:
+    """Every verdict tests a hypothesis of this MVP, and every such hypothesis has a verdict.
+
+    This is what keeps a hypothesis from silently showing "not evaluable" in the book after a
+    verdict was renamed: the record cannot be written.
+    """
+    entry = registry.mvp(mvp_id)
+    own = {h.id for h in registry.HYPOTHESES if mvp_id in h.mvps}
+    for name, v in verdicts.items():  # registered evidence names its hypothesis too
+        if v.get("tests") is None:
+            v["tests"] = next((h.id for h in registry.HYPOTHESES
+                               if (mvp_id, name) in h.evidence), None)
+    for name, v in verdicts.items():
+        h = v.get("tests")
+        if h is not None and h not in own and (mvp_id, name) not in registry.evidence_pairs(h):
+            raise InvalidParameterError(
+                f"{mvp_id}: verdict {name!r} tests {h!r}, which the registry does not assign to "
+                f"{mvp_id} (its hypotheses: {sorted(own) or 'none'}); fix tests= or "
+                "moehelpers/records/registry.py.")
+    if entry is None:
+        return
+    tested = {v.get("tests") for v in verdicts.values()}
+    missing = [h for h in entry.hypotheses if h not in tested]
+    if missing:
+        raise InvalidParameterError(
+            f"{mvp_id} tests hypotheses {', '.join(missing)} (registry) but no verdict of the "
+            "record names them: pass tests=<id> to results.verdict(...) for the rule that "
+            "tests each.")
+
+
+def _check_headline(rows: Any) -> pd.DataFrame:
+    """The record's headline table: one row per main model, the hub's only source of R²."""
+    df = pd.DataFrame(list(rows) if not isinstance(rows, pd.DataFrame) else rows).copy()
+    missing = [c for c in HEADLINE_REQUIRED if c not in df.columns]
+    if missing:
+        raise InvalidParameterError(
+            f"headline rows need columns {HEADLINE_REQUIRED}; missing {missing}. Build them "
+            "with moehelpers.records.store.headline_row(...).")
+    unknown = [c for c in df.columns if c not in HEADLINE_COLUMNS]
+    if unknown:
+        raise InvalidParameterError(f"headline columns {unknown} are not part of the schema "
+                                    f"{HEADLINE_COLUMNS}.")
+    for c in HEADLINE_COLUMNS:
+        if c not in df.columns:
+            df[c] = "all test stars" if c == "subset" else np.nan
+    df = df[HEADLINE_COLUMNS]
+    if df["model"].map(lambda m: not isinstance(m, str) or not m).any():
+        raise InvalidParameterError("headline: every row needs a non-empty model name.")
+    for c in ("noise_level", "r2", "r2_lo", "r2_hi", "reference"):
+        try:
+            df[c] = df[c].astype(float)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(f"headline column {c!r} must be numeric ({exc}).") from exc
+    if (df["noise_level"] < 0).any() or df["noise_level"].isna().any():
+        raise InvalidParameterError("headline: noise_level must be a number ≥ 0 in every row.")
+    ok = df["r2_lo"].isna() | df["r2_hi"].isna() | (df["r2_lo"] <= df["r2_hi"])
+    if not ok.all():
+        raise InvalidParameterError("headline: r2_lo must not exceed r2_hi.")
+    if df.duplicated(["model", "noise_level", "subset"]).any():
+        raise InvalidParameterError("headline: (model, noise_level, subset) must be unique.")
+    return df.reset_index(drop=True)
+
+
+#: Columns of a record's ``headline`` table (``reference``: the original study's value).
+HEADLINE_COLUMNS = ["model", "noise_level", "subset", "r2", "r2_lo", "r2_hi", "reference"]
+HEADLINE_REQUIRED = ["model", "noise_level", "r2"]
+
+
+def headline_row(model: str, noise_level: float, r2: float, ci: tuple[float, float] | None = None,
+                 *, subset: str = "all test stars", reference: float = math.nan
+                 ) -> dict[str, Any]:
+    """One row of a record's headline table (``ci``: the 95% bootstrap interval of R²)."""
+    lo, hi = (math.nan, math.nan) if ci is None else (float(ci[0]), float(ci[1]))
+    return {"model": model, "noise_level": float(noise_level), "subset": subset,
+            "r2": float(r2), "r2_lo": lo, "r2_hi": hi, "reference": float(reference)}
+
+
+def headline_from_r2(r2: Mapping[str, Any], noise_level: float) -> list[dict[str, Any]]:
+    """Headline rows of ``{model: r2}`` or ``{scheme: {gate: r2}}`` at one noise level."""
+    rows = []
+    for name, value in r2.items():
+        pairs = value.items() if isinstance(value, Mapping) else [("", value)]
+        rows += [headline_row(f"{name} · {gate}" if gate else str(name), noise_level, v)
+                 for gate, v in pairs]
+    return rows
+
+
+def headline_per_level(levels: Sequence[float], series: Mapping[str, Sequence[float]]
+                       ) -> list[dict[str, Any]]:
+    """Headline rows of ``{model: [r2 per level]}`` over ``levels``."""
+    return [headline_row(model, lv, v) for model, values in series.items()
+            for lv, v in zip(levels, values, strict=True)]
 
 
 def _is_seed(x: Any) -> bool:
@@ -225,7 +347,7 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
            metrics: Mapping[str, Any], tables: Mapping[str, pd.DataFrame] | None = None,
            verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
            notes: str | None = None, runs_dir: str | os.PathLike[str] | None = None,
-           overwrite: bool = True) -> Path:
+           overwrite: bool = True, headline: Any = None) -> Path:
     """Write the result record of one notebook run atomically; return its path.
 
     Parameters
@@ -249,6 +371,10 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
         Root of all runs (default ``$MOE_RUNS_DIR``, else ``<repo>/runs``).
     overwrite : bool, default=True
         Replace a record of this (run, MVP) whose params or dataset differ.
+    headline : list of dict or DataFrame, optional
+        The main models' R² (:func:`headline_row`), stored as the table ``"headline"`` after
+        schema validation; the hub reads R² from nowhere else. The notebook front end
+        (:meth:`moehelpers.book.notebook.Context.record`) requires it.
 
     Returns
     -------
@@ -260,15 +386,24 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
     _check_dataset(dataset)
     if notes is not None and not isinstance(notes, str):
         raise InvalidParameterError(f"notes must be a str or None; got {type(notes).__name__}.")
-    tables = {} if tables is None else tables
+    tables = {} if tables is None else dict(tables)
     if not isinstance(metrics, Mapping) or not isinstance(tables, Mapping):
         raise InvalidParameterError("metrics must be a dict and tables a dict of DataFrames.")
+    if headline is not None:
+        if "headline" in tables:
+            raise InvalidParameterError("pass the headline either as headline= or as a table, "
+                                        "not both.")
+        tables["headline"] = _check_headline(headline)
+    elif "headline" in tables:
+        tables["headline"] = _check_headline(tables["headline"])
+    checked_verdicts = _check_verdicts(verdicts)
+    _check_hypotheses(mvp_id, checked_verdicts)
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION, "mvp_id": mvp_id, "run": run,
         "params": _encode(params, "params"), "dataset": _encode(dataset, "dataset"),
         "metrics": _encode(metrics, "metrics", numeric=True),
         "tables": {str(k): _encode_table(v, str(k)) for k, v in tables.items()},
-        "verdicts": _encode(_check_verdicts(verdicts), "verdicts"), "notes": notes,
+        "verdicts": _encode(checked_verdicts, "verdicts"), "notes": notes,
     }
     if not overwrite:
         _refuse_collision(path, body)
