@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "BinTooSmallError",
     "DataFileNotFoundError",
+    "DataTypeError",
     "DuplicateStarIdError",
     "GridRangeError",
     "IndexMismatchError",
@@ -120,3 +121,7 @@ class DuplicateStarIdError(MoEHelpersError, ValueError):
 
 class RunLockedError(RunnerError):
     """Another live process is executing the same run."""
+
+
+class DataTypeError(MoEHelpersError, TypeError):
+    """A dataset in a file has a type that cannot hold its values (text, complex, compound)."""
