@@ -118,7 +118,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for run in runs:
         summary = json.loads((root / run / "run.json").read_text())
         states = [nb["status"] for nb in summary.get("notebooks", [])]
-        print(f"{run:24s} {states.count('ok')} ok, {states.count('failed')} failed")
+        print(f"{run:24s} {states.count('ok')} ok, {states.count('cached')} cached, "
+              f"{states.count('failed')} failed")
     return 0
 
 
