@@ -56,9 +56,11 @@ run: $(STAMP)
 	$(PY) -m moehelpers run $(if $(RUN),--name $(RUN)) $(if $(NOISE),--noise $(NOISE)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
 # JUPYTER_PATH first: the venv's "python3" kernel (the one papermill uses) wins over any
-# user-level kernel of the same name.
+# user-level kernel of the same name. JupyterLab refuses to run as root without
+# --allow-root (containers, CI); the flag is added only when the effective uid is 0.
+LAB_ARGS ?=
 lab: $(STAMP)
-	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(VENV)/bin/jupyter lab notebooks/
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(VENV)/bin/jupyter lab notebooks/$(if $(filter 0,$(shell id -u)), --allow-root) $(LAB_ARGS)
 
 # Rebuilding the grid takes hours and needs SME; the result is committed under data/grid/.
 grid: $(STAMP)

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
         record.update(mode="from-run", **read_run(args.from_run))
         record["total_seconds"] = record["notebook_seconds"]
     elif args.run_only is not None:
-        cmd = [*py, "run", "--name", args.run_only]
+        cmd = [*py, "run", "--name", args.run_only, "--force"]  # time execution, not the cache
         cmd += ["--notebooks", *args.notebooks] if args.notebooks else []
         for p in args.param:
             cmd += ["-p", p]
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
                       **read_run(args.run_only))
     else:
         data_s, rc_data = _timed([*py, "data"])
-        cmd = [*py, "book", "--run", "default"]
+        cmd = [*py, "book", "--run", "default", "--force"]  # time execution, not the cache
         cmd += ["--notebooks", *args.notebooks] if args.notebooks else []
         wall, rc = _timed(cmd)
         record.update(returncode=max(rc, rc_data), data_seconds=data_s,

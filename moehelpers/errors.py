@@ -10,20 +10,26 @@ from __future__ import annotations
 __all__ = [
     "BinTooSmallError",
     "DataFileNotFoundError",
+    "DataTypeError",
+    "DuplicateStarIdError",
     "GridRangeError",
     "IndexMismatchError",
     "InvalidErrorArrayError",
     "InvalidParameterError",
+    "LabelRangeError",
     "MissingDependencyError",
     "MissingLabelError",
     "MoEHelpersError",
     "NonFiniteDataError",
     "RecordCorruptError",
     "ResultsWriteError",
+    "RunLockedError",
     "RunnerError",
     "ShapeMismatchError",
     "UnknownLayoutError",
     "UnsafeFileError",
+    "UnsortedWavelengthWarning",
+    "WavelengthGridError",
 ]
 
 
@@ -95,3 +101,27 @@ class IndexMismatchError(MoEHelpersError, ValueError):
 
 class MissingDependencyError(MoEHelpersError, ImportError):
     """An optional dependency (e.g. PyTorch for the NN notebooks) is not installed."""
+
+
+class WavelengthGridError(MoEHelpersError, ValueError):
+    """The wavelength grid cannot be put in increasing order (duplicates, broken edges)."""
+
+
+class UnsortedWavelengthWarning(UserWarning):
+    """A file's wavelengths were not increasing; the loader sorted every pixel array."""
+
+
+class LabelRangeError(MoEHelpersError, ValueError):
+    """A stellar label (T_eff, log g, [M/H]) lies outside its physical range."""
+
+
+class DuplicateStarIdError(MoEHelpersError, ValueError):
+    """A star-id column of a dataset holds the same id in more than one row."""
+
+
+class RunLockedError(RunnerError):
+    """Another live process is executing the same run."""
+
+
+class DataTypeError(MoEHelpersError, TypeError):
+    """A dataset in a file has a type that cannot hold its values (text, complex, compound)."""

@@ -167,7 +167,8 @@ def write_status_page(root: Path) -> Path:
     """Write the build-status page: every run's notebooks with status and time, and versions.
 
     A notebook that failed is listed with its error, so a failure is visible in the book
-    (its executed page, with the traceback, is still part of the book).
+    (its executed page, with the traceback, is still part of the book); one the runner
+    reused from its execution cache is listed as "cached".
     """
     import json
 
@@ -186,7 +187,8 @@ def write_status_page(root: Path) -> Path:
             error = (nb.get("error") or "").strip().splitlines()
             first = error[-1].replace("|", "\\|")[:160] if error else ""
             status = {"failed": "**failed**",
-                      "running": "**interrupted** (the batch stopped while it ran)"}.get(
+                      "running": "**interrupted** (the batch stopped while it ran)",
+                      "cached": "cached (unchanged since its last execution; reused)"}.get(
                 nb.get("status"), nb.get("status", ""))
             lines.append(f"| {nb.get('notebook')} | {status} | {nb.get('seconds', 0):.1f} | "
                          f"{first} |")

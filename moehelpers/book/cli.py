@@ -64,7 +64,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     params = dict(parse_param(p) for p in args.param)
     summary = execute_run(run_name(args.name, args.noise), notebooks=args.notebooks,
-                          noise=args.noise, params=params)
+                          noise=args.noise, params=params, force=args.force)
     print(summary.to_text())
     return 0 if summary.ok else 1
 
@@ -77,7 +77,7 @@ def _cmd_book(args: argparse.Namespace) -> int:
     rc = 0
     if not args.no_execute:
         default_dataset()
-        summary = execute_run(args.run, notebooks=args.notebooks)
+        summary = execute_run(args.run, notebooks=args.notebooks, force=args.force)
         print(summary.to_text())
         rc = 0 if summary.ok else 1
     index = build_book(strict=args.strict)
@@ -118,7 +118,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for run in runs:
         summary = json.loads((root / run / "run.json").read_text())
         states = [nb["status"] for nb in summary.get("notebooks", [])]
-        print(f"{run:24s} {states.count('ok')} ok, {states.count('failed')} failed")
+        print(f"{run:24s} {states.count('ok')} ok, {states.count('cached')} cached, "
+              f"{states.count('failed')} failed")
     return 0
 
 
@@ -184,6 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--notebooks", nargs="+", default=None, help="notebook stems or numbers")
     r.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="parameter override (repeatable)")
+    r.add_argument("--force", action="store_true",
+                   help="execute every notebook, even those the execution cache would reuse")
     r.set_defaults(func=_cmd_run)
 
     b = sub.add_parser("book", help="default data → execute the run → build the HTML book")
@@ -191,6 +194,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--notebooks", nargs="+", default=None)
     b.add_argument("--no-execute", action="store_true", help="only rebuild the HTML")
     b.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
+    b.add_argument("--force", action="store_true",
+                   help="execute every notebook, even those the execution cache would reuse")
     b.set_defaults(func=_cmd_book)
 
     c = sub.add_parser("check-html", help="open the built book offline in headless Chromium")

@@ -12,6 +12,12 @@ error kept in place), so a batch killed mid-way never leaves a half-executed pag
 book would mistake for a finished one. Before a notebook starts, ``run.json`` lists it as
 ``"running"``; a manifest still saying so after the batch stopped marks it interrupted.
 
+One writer per run: the batch holds ``runs/<run>/.lock`` (:mod:`~moehelpers.book.run_lock`);
+a second batch of the same run fails at once naming the holder's pid. Resumable: a notebook
+unchanged since its last successful execution in the run (source, parameters, the
+``moehelpers`` modules it imported, data identity; :mod:`~moehelpers.book.exec_cache`) is
+reused and listed as ``"cached"``, so an interrupted batch resumes where it stopped.
+
 Runs are independent: re-executing one never touches another. Parameter values
 are checked against each notebook's annotated ``parameters`` cell *before*
 papermill injects them as code, so a value can only ever be a literal of the
@@ -32,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from moehelpers.book import parameters
+from moehelpers.book.exec_cache import ExecCache, modules_file, probe_cell
+from moehelpers.book.run_lock import RunLock
 from moehelpers.errors import InvalidParameterError, RunnerError
 from moehelpers.paths import check_name, notebooks_dir, repo_root, runs_dir
 
@@ -57,7 +65,7 @@ class NotebookStatus:
     """Outcome of one executed notebook."""
 
     notebook: str
-    status: str  # "ok" | "failed" | "running" (interrupted if the batch is gone)
+    status: str  # "ok" | "cached" | "failed" | "running" (interrupted if the batch is gone)
     seconds: float
     output: str
     error: str = ""
@@ -191,6 +199,7 @@ def execute_run(
     folder: Path | None = None,
     progress: bool = True,
     kernel_name: str | None = None,
+    force: bool = False,
 ) -> RunSummary:
     """Execute notebooks for one named run, isolating failures.
 
@@ -207,15 +216,21 @@ def execute_run(
         name no selected notebook declares raises.
     folder : Path, optional
         Source notebook folder (default ``notebooks/``).
+    force : bool, default=False
+        Execute every selected notebook even when the execution cache
+        (:mod:`~moehelpers.book.exec_cache`) says its last execution can be reused.
+
+    The run is locked for the whole batch (:mod:`~moehelpers.book.run_lock`): a second
+    batch of the same run raises :class:`~moehelpers.errors.RunLockedError` at once.
+    A notebook whose source, parameters, imported package modules and data are unchanged
+    since its last successful execution in this run is not executed again; ``run.json``
+    lists it as ``"cached"``.
 
     Returns
     -------
     RunSummary
         Check ``summary.ok``; a failed notebook keeps its executed copy with the error.
     """
-    import papermill
-    from tqdm.auto import tqdm
-
     check_name(run, "run name")
     if noise is not None and (not isinstance(noise, int | float) or noise < 0):
         raise InvalidParameterError(f"--noise must be a number ≥ 0; got {noise!r}.")
@@ -233,46 +248,88 @@ def execute_run(
     plan = [(p, _params_for(p, run, noise, overrides)) for p in paths]  # validate all first
 
     run_dir = runs_dir() / run
+    with RunLock(run_dir, run):  # one writer per run; other runs are not affected
+        return _execute_plan(run, plan, RunSummary(run=run, params={"noise": noise, **overrides}),
+                             progress=progress, kernel_name=kernel_name, force=force)
+
+
+def _execute_plan(run: str, plan: list[tuple[Path, dict[str, Any]]], summary: RunSummary, *,
+                  progress: bool, kernel_name: str | None, force: bool) -> RunSummary:
+    """Execute (or reuse from the cache) each planned notebook; the run lock is held."""
+    from tqdm.auto import tqdm
+
+    run_dir = runs_dir() / run
     out_dir = run_dir / "notebooks"
     partial_dir = run_dir / ".partial"  # executions in progress (or killed) live here
     out_dir.mkdir(parents=True, exist_ok=True)
     if partial_dir.exists():  # left by a batch that was killed: never a finished page
         shutil.rmtree(partial_dir)
     partial_dir.mkdir()
-    summary = RunSummary(run=run, params={"noise": noise, **overrides})
-    kept = _kept_entries(runs_dir() / run / "run.json", {p.stem for p, _ in plan},
-                         summary.params)
+    cache = ExecCache(run_dir)
+    kept = _kept_entries(run_dir / "run.json", {p.stem for p, _ in plan}, summary.params)
     bar = tqdm(plan, desc=f"run {run}", unit="nb", disable=not progress)
     for path, nb_params in bar:
         bar.set_postfix_str(path.stem)
-        output, partial = out_dir / path.name, partial_dir / path.name
+        output = out_dir / path.name
         state = NotebookStatus(notebook=path.stem, status="running", seconds=0.0,
                                output=str(output.relative_to(runs_dir())))
         summary.notebooks.append(state)
+        key = ExecCache.key(path, nb_params)
+        entry = None if force else cache.reusable(path.stem, key, output, run_dir / "records")
+        if entry is not None:
+            state.status, state.records = "cached", list(entry.get("records", []))
+            log.info("%s: unchanged since its last execution in run %r; reused", path.stem, run)
+            _write_manifest(run_dir / "run.json", summary, kept)
+            continue
+        cache.drop(path.stem)
         _write_manifest(run_dir / "run.json", summary, kept)
-        before = _record_stamps(run_dir / "records")
-        start = time.perf_counter()
-        try:
-            papermill.execute_notebook(
-                str(path), str(partial), parameters=nb_params, progress_bar=False,
-                kernel_name=kernel_name, cwd=str(repo_root()),
-            )
-            state.status = "ok"
-        except Exception as exc:  # papermill wraps kernel errors; keep going (isolation)
-            state.status = "failed"
-            state.error = f"{type(exc).__name__}: {exc}"
-            log.debug("notebook %s failed:\n%s", path.name, traceback.format_exc())
-        state.seconds = time.perf_counter() - start
-        after = _record_stamps(run_dir / "records")
-        state.records = sorted(name for name, t in after.items() if before.get(name) != t)
-        if partial.exists():
-            _hide_parameter_cells(partial)
-            os.replace(partial, output)
-        else:  # papermill failed before writing anything: no stale page from an older run
-            output.unlink(missing_ok=True)
+        _execute_one(path, nb_params, state, run_dir, partial_dir, kernel_name)
+        if state.status == "ok":
+            cache.store(path.stem, key, output, state.records, state.seconds)
         _write_manifest(run_dir / "run.json", summary, kept)
     shutil.rmtree(partial_dir, ignore_errors=True)
     return summary
+
+
+def _execute_one(path: Path, nb_params: dict[str, Any], state: NotebookStatus, run_dir: Path,
+                 partial_dir: Path, kernel_name: str | None) -> None:
+    """Execute one notebook with papermill into ``partial_dir``, then move it into place.
+
+    The executed copy gets a hidden last cell (:func:`exec_cache.probe_cell`) that lists the
+    ``moehelpers`` modules the kernel imported, beside it as ``<stem>.modules.json``.
+    """
+    import nbformat
+    import papermill
+
+    output, partial = run_dir / "notebooks" / path.name, partial_dir / path.name
+    probe = modules_file(partial)
+    source = partial_dir / f"{path.stem}.source.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(probe_cell(probe.resolve()))
+    nbformat.write(nb, source)
+    before = _record_stamps(run_dir / "records")
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(source), str(partial), parameters=nb_params, progress_bar=False,
+            kernel_name=kernel_name, cwd=str(repo_root()),
+        )
+        state.status = "ok"
+    except Exception as exc:  # papermill wraps kernel errors; keep going (isolation)
+        state.status = "failed"
+        state.error = f"{type(exc).__name__}: {exc}"
+        log.debug("notebook %s failed:\n%s", path.name, traceback.format_exc())
+    state.seconds = time.perf_counter() - start
+    after = _record_stamps(run_dir / "records")
+    state.records = sorted(name for name, t in after.items() if before.get(name) != t)
+    modules_file(output).unlink(missing_ok=True)
+    if partial.exists():
+        _hide_parameter_cells(partial)
+        if probe.exists():
+            os.replace(probe, modules_file(output))
+        os.replace(partial, output)
+    else:  # papermill failed before writing anything: no stale page from an older run
+        output.unlink(missing_ok=True)
 
 
 def _write_manifest(path: Path, summary: RunSummary, kept: list[dict]) -> None:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from moehelpers.errors import (
     DataFileNotFoundError,
+    DataTypeError,
     MoEHelpersError,
     ResultsWriteError,
     ShapeMismatchError,
@@ -48,6 +49,9 @@ NESTED_KEYS: dict[str, str] = {
 #: Keys of the older flat layout, by role (``wave`` may also sit at ``spectrumdataset/wave``).
 FLAT_KEYS: dict[str, str] = {role: role for role in NESTED_KEYS}
 REQUIRED_ROLES = ("wave", "flux", "error", "labels")
+#: dtype kinds (numpy ``dtype.kind``) each array role may have: real numbers only.
+ROLE_KINDS = {"wave": "fiu", "wave_edges": "fiu", "flux": "fiu", "error": "fiu",
+              "noisy": "fiu", "mask": "biuf", "source_index": "iu"}
 ROW_ROLES = ("flux", "error", "noisy", "mask", "source_index")  # arrays with one row per star
 META_ATTR = "moehelpers_meta"
 
@@ -255,6 +259,23 @@ def _dataset_listing(f: h5py.File, limit: int = 30) -> str:
     return (", ".join(found[:limit]) or "none") + extra
 
 
+def _check_array_types(f: h5py.File, keys: dict[str, str], path: Path) -> None:
+    """Every array role is a dataset of real numbers (mask: also bool)."""
+    for role, kinds in ROLE_KINDS.items():
+        if role not in keys:
+            continue
+        node = f[keys[role]]
+        if not isinstance(node, h5py.Dataset):
+            raise UnknownLayoutError(f"{path}: {keys[role]} is a {type(node).__name__}, not a "
+                                     f"dataset. {EXPECTED_LAYOUTS}")
+        if node.dtype.kind not in kinds or node.dtype.names is not None:
+            raise DataTypeError(
+                f"{path}: {keys[role]} has dtype {node.dtype}; {role} must hold real numbers "
+                f"(dtype kinds {kinds!r}: float, int{', bool' if 'b' in kinds else ''}). Fix: "
+                f"rewrite it as float32/float64 (e.g. f[{keys[role]!r}][...].astype('f4'))."
+            )
+
+
 def inspect_file(path: Path) -> FileInfo:
     """Detect the layout of ``path`` and check that its arrays agree in shape."""
     try:
@@ -279,8 +300,9 @@ def inspect_file(path: Path) -> FileInfo:
                 f"{path} looks like the {layout} layout but lacks {missing}. Datasets found: "
                 f"{_dataset_listing(f)}.\n{EXPECTED_LAYOUTS}"
             )
+        _check_array_types(f, keys, path)
         flux = f[keys["flux"]]
-        if not isinstance(flux, h5py.Dataset) or flux.ndim != 2:
+        if flux.ndim != 2:
             raise ShapeMismatchError(f"{path}: {keys['flux']} must be a 2-D dataset "
                                      "(n_samples, n_pixels).")
         n_rows, n_pixels = flux.shape

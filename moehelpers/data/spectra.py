@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from moehelpers.data import _hdf5io
+from moehelpers.data import _hdf5io, _input_checks
 from moehelpers.errors import (
     InvalidErrorArrayError,
     InvalidParameterError,
@@ -373,8 +373,10 @@ class SpectraSet:
 
 # ---------------------------------------------------------------------- reading
 def _build(infos: list[_hdf5io.FileInfo], start: int, stop: int, path: Any,
-           labels_required: Sequence[str], digest: str | None) -> SpectraSet:
-    raw = _hdf5io.read_rows(infos, start, stop)
+           labels_required: Sequence[str], digest: str | None, *, warn: bool = True
+           ) -> SpectraSet:
+    where = str(path)
+    raw = _input_checks.sort_pixels(_hdf5io.read_rows(infos, start, stop), where, warn=warn)
     meta: dict[str, Any] = {
         "source": str(path),
         "layout": infos[0].layout if len(infos) == 1 else "shards",
@@ -387,10 +389,13 @@ def _build(infos: list[_hdf5io.FileInfo], start: int, stop: int, path: Any,
         meta["checksum"] = digest
     if "source_index" in raw:  # rows of the source named in meta["stored"]["source"]
         meta["stored"]["indices"] = raw["source_index"]
-    return SpectraSet(raw["wave"], raw["flux"], raw["error"], raw["labels"],
-                      mask=raw.get("mask"), noisy_stored=raw.get("noisy"),
-                      wave_edges=raw.get("wave_edges"), meta=meta,
-                      required_labels=tuple(labels_required))
+    spectra = SpectraSet(raw["wave"], raw["flux"], raw["error"], raw["labels"],
+                         mask=raw.get("mask"), noisy_stored=raw.get("noisy"),
+                         wave_edges=raw.get("wave_edges"), meta=meta,
+                         required_labels=tuple(labels_required))
+    _input_checks.check_label_ranges(spectra.labels, where, start)
+    _input_checks.check_star_ids(spectra.labels, where, start)
+    return spectra
 
 
 def _stop_row(n: int | None, infos: list[_hdf5io.FileInfo], path: Any) -> int:
@@ -426,10 +431,17 @@ def load(
     compute_checksum : bool, default=False
         Also store the sha256 of the file(s) in ``meta["checksum"]`` (reads every byte).
 
+    Inputs that load but are wrong are caught here (see ``_input_checks``): wavelengths
+    that do not increase are sorted, all pixel arrays together, with an
+    :class:`~moehelpers.errors.UnsortedWavelengthWarning`; repeated wavelengths, labels
+    outside :data:`~moehelpers.data._input_checks.LABEL_RANGES` and repeated ids in a
+    star-id column are refused.
+
     Raises
     ------
     DataFileNotFoundError, UnknownLayoutError, UnsafeFileError, ShapeMismatchError,
-    NonFiniteDataError, InvalidErrorArrayError, MissingLabelError, InvalidParameterError
+    NonFiniteDataError, InvalidErrorArrayError, MissingLabelError, InvalidParameterError,
+    WavelengthGridError, LabelRangeError, DuplicateStarIdError
     """
     infos = _hdf5io.open_sources(path)
     stop = _stop_row(n, infos, path)
@@ -455,7 +467,8 @@ def iter_chunks(
 
     def chunks() -> Iterator[SpectraSet]:
         for start in range(0, stop, chunk_size):
-            yield _build(infos, start, min(start + chunk_size, stop), path, labels_required, None)
+            yield _build(infos, start, min(start + chunk_size, stop), path, labels_required, None,
+                         warn=start == 0)  # one warning per stream, not per chunk
 
     return chunks()
 
