@@ -71,7 +71,8 @@ def test_ridge_path_benchmark_tiny_reports_accuracy(tmp_path) -> None:
 
     out = tmp_path / "rp.json"
     rec = ridge_path.main(["--n", "400", "--p", "60", "--n-test", "50", "--sklearn-dtype",
-                           "float32", "--also-float64", "--out", str(out)])
+                           "float32", "--precision", "mixed", "--also-float64",
+                           "--out", str(out)])
     assert rec["precision"] == "mixed" and rec["seconds_ours_float64"] > 0
     acc = rec["max_rel_diff_vs_float64_sklearn_at_smallest_alpha"]["ours"]
     assert acc < 1e-6  # refined solves: float64 accuracy

@@ -237,3 +237,14 @@ def test_put_rejects_reserved_or_empty(tmp_path):
         store.put(BASE, {})
     with pytest.raises(MoEHelpersError):
         store.put(BASE, {"__meta__": np.ones(1)})
+
+
+def test_cached_stats_key_includes_weights_and_chunking(tmp_path):
+    X, y = data(seed=5)
+    w = np.linspace(0.5, 1.5, 60)
+    store = StatsStore(tmp_path)
+    plain = cached_ridge_stats(BASE, X, y, store=store)
+    weighted = cached_ridge_stats(BASE, X, y, weights=w, store=store)
+    cached_ridge_stats(BASE, X, y, store=store, chunk_size=7)
+    assert store.misses == 3 and store.hits == 0
+    assert plain.n == 60 and weighted.n == pytest.approx(w.sum())

@@ -279,14 +279,16 @@ def cached_ridge_stats(
     """:class:`RidgeStats` of ``(X, y)`` (or one per group) through the statistics store.
 
     ``key`` must describe ``X``, ``y``, ``groups`` and ``weights`` (dataset, split, rows,
-    noise, grouping, monomial); the number of features, the number of groups and the kind
+    noise, grouping, monomial); the number of features, the number of groups, whether
+    weights were given, the chunk size (it sets the rounding) and the kind
     (``"ridge_stats"`` or ``"grouped_ridge_stats"``) are added to it here.
     """
     if (groups is None) != (n_groups is None):
         raise InvalidParameterError("Pass both groups and n_groups, or neither.")
     store = store if store is not None else StatsStore()
     kind = "ridge_stats" if groups is None else "grouped_ridge_stats"
-    extra = (*key.extra, ("n_features", str(np.shape(X)[1])), ("n_groups", str(n_groups)))
+    extra = (*key.extra, ("n_features", str(np.shape(X)[1])), ("n_groups", str(n_groups)),
+             ("weighted", str(weights is not None)), ("chunk_size", str(chunk_size)))
     full = dataclasses.replace(key, kind=kind, extra=tuple(sorted(set(extra))))
 
     def compute() -> dict[str, np.ndarray]:
