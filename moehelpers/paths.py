@@ -5,6 +5,7 @@ users can redirect output without touching code:
 
 ``MOE_RUNS_DIR``  folder holding ``<run>/records`` and ``<run>/notebooks``
 ``MOE_DATA_DIR``  folder holding the default dataset splits
+``MOE_STATS_DIR`` folder of the sufficient-statistics cache (:mod:`moehelpers.engine.store`)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "notebooks_dir",
     "repo_root",
     "runs_dir",
+    "stats_dir",
 ]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -48,6 +50,15 @@ def default_data_dir() -> Path:
     """Folder of the default dataset (``$MOE_DATA_DIR`` or ``<repo>/data/default``)."""
     env = os.environ.get("MOE_DATA_DIR")
     return Path(env) if env else repo_root() / "data" / "default"
+
+
+def stats_dir() -> Path:
+    """Folder of the statistics cache (``$MOE_STATS_DIR`` or ``<repo>/data/cache/stats``).
+
+    ``data/cache/`` is git-ignored; entries are shared by every notebook of every run.
+    """
+    env = os.environ.get("MOE_STATS_DIR")
+    return Path(env) if env else repo_root() / "data" / "cache" / "stats"
 
 
 def notebooks_dir() -> Path:

@@ -51,3 +51,30 @@ def test_stream_fit_benchmark_tiny(tmp_path) -> None:
     assert rec["stream"]["syrk_gflops"] > 0 and rec["throughput_ratio_stream_vs_memory"] > 0
     assert not list(tmp_path.glob("moe_stream_*"))  # the scratch shards were deleted
     assert json.loads(out.read_text())["goals"][0]["name"] == "peak RSS of the streamed fit"
+
+
+def test_gram_rate_benchmark_tiny(tmp_path) -> None:
+    import gram_rate
+
+    out = tmp_path / "gr.json"
+    rec = gram_rate.main(["--n", "600", "--p", "48", "--repeats", "1", "--out", str(out)])
+    assert set(rec["gflops"]) >= {"gemm_float64", "gemm_float32", "stats_float64",
+                                  "grouped_float64", "stats_float32"}
+    assert all(r > 0 for r in rec["gflops"].values())
+    for g in rec["goals"]:
+        assert g["met"] == (g["measured"] >= 0.7) and g["target"] == 0.7
+    assert json.loads(out.read_text())["benchmark"] == "gram_rate"
+
+
+def test_ridge_path_benchmark_tiny_reports_accuracy(tmp_path) -> None:
+    import ridge_path
+
+    out = tmp_path / "rp.json"
+    rec = ridge_path.main(["--n", "400", "--p", "60", "--n-test", "50", "--sklearn-dtype",
+                           "float32", "--precision", "mixed", "--also-float64",
+                           "--out", str(out)])
+    assert rec["precision"] == "mixed" and rec["seconds_ours_float64"] > 0
+    acc = rec["max_rel_diff_vs_float64_sklearn_at_smallest_alpha"]["ours"]
+    assert acc < 1e-6  # refined solves: float64 accuracy
+    names = [g["name"] for g in rec["goals"]]
+    assert any("speed-up" in n for n in names) and any("prediction" in n for n in names)

@@ -12,6 +12,7 @@ from sklearn.linear_model import Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import moehelpers.engine.ridge as ridge_mod
+from moehelpers.engine.linalg import solve_cholesky_primal
 from moehelpers.engine.ridge import (
     DEFAULT_ALPHAS,
     RidgePath,
@@ -296,3 +297,34 @@ def test_sklearn_estimator_contract(estimator, check):
 
 def test_docstring_examples():
     assert doctest.testmod(ridge_mod, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+@pytest.mark.parametrize("shape", list(SHAPES.values()), ids=list(SHAPES))
+def test_mixed_precision_paths_match_float64(shape):
+    """Float32 factorisations refined to float64 give the float64 path; float32 products
+    stay close; the default is float64 throughout."""
+    n, p = shape
+    X, y = spectra(n + 60, p, seed=21)
+    groups = np.arange(n) % 3
+    alphas = [1e-3, 1e-1, 10.0]
+    ref_g, ref_b = grouped_ridge_paths(X[:n], y[:n], groups, 3, alphas)
+    for precision, rtol in (("mixed", 1e-7), ("float32", 1e-2)):
+        glob, per = grouped_ridge_paths(X[:n], y[:n], groups, 3, alphas, precision=precision)
+        for a, b in zip([glob, *per], [ref_g, *ref_b], strict=True):
+            pa, pb = a.predict(X[n:]), b.predict(X[n:])
+            err = np.max(np.abs(pa - pb), axis=0) / np.max(np.abs(pb), axis=0)
+            assert err.max() < rtol, (precision, err)
+    with pytest.raises(MoEHelpersError):
+        grouped_ridge_paths(X[:n], y[:n], groups, 3, alphas, precision="half")
+
+
+def test_mixed_cholesky_falls_back_to_float64_when_refinement_stalls():
+    """κ·2⁻²⁴ ≫ 1 at the smallest α: float32 cannot refine there, the float64 answer comes."""
+    rng = np.random.default_rng(5)
+    q, _ = np.linalg.qr(rng.standard_normal((40, 40)))
+    a = (q * np.logspace(6, -3, 40)) @ q.T
+    b = rng.standard_normal(40)
+    alphas = np.array([1e-9, 1e-2, 1e3])
+    got = solve_cholesky_primal(a, b, alphas, "mixed")
+    ref = solve_cholesky_primal(a, b, alphas)
+    np.testing.assert_allclose(got, ref, rtol=1e-8, atol=0)

@@ -1,4 +1,4 @@
-"""Streamed statistics over HDF5 shards (engine.stream, stream_fit) and their Dask run."""
+"""Streamed statistics over HDF5 shards (engine.stream, models.stream_fit) and their Dask run."""
 
 from __future__ import annotations
 

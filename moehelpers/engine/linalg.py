@@ -20,11 +20,13 @@ import scipy.linalg
 import scipy.sparse
 from scipy.linalg import blas
 
+from moehelpers.engine import mixed as _mixed
 from moehelpers.errors import InvalidParameterError, NonFiniteDataError
 
 __all__ = [
     "accumulate_rows",
     "check_chunk_size",
+    "check_precision",
     "choose_method",
     "default_chunk_size",
     "dual_coefs",
@@ -137,13 +139,23 @@ def _cholesky_solve_each(a: np.ndarray, rhs: np.ndarray, alphas: np.ndarray) -> 
     return out
 
 
-def solve_cholesky_primal(a: np.ndarray, b: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+def _solve_each(a: np.ndarray, rhs: np.ndarray, alphas: np.ndarray, precision: str
+                ) -> np.ndarray | None:
+    if precision in ("mixed", "float32"):
+        return _mixed.cholesky_solve_mixed(a, rhs, alphas)
+    return _cholesky_solve_each(a, rhs, alphas)
+
+
+def solve_cholesky_primal(
+    a: np.ndarray, b: np.ndarray, alphas: np.ndarray, precision: str = "float64"
+) -> np.ndarray:
     """Coefficients ``(A + αI)⁻¹ b`` for every α, one Cholesky per α.
 
     Falls back to the eigen path when ``A + αI`` is not numerically positive definite
-    (α below rounding level relative to the largest eigenvalue).
+    (α below rounding level relative to the largest eigenvalue). ``precision="mixed"`` (or
+    ``"float32"``) factorises in float32 and refines to float64 (:mod:`moehelpers.engine.mixed`).
     """
-    coefs = _cholesky_solve_each(a, b, alphas)
+    coefs = _solve_each(a, b, alphas, precision)
     if coefs is None:
         evals, evecs = eigen_decompose(a)
         coefs = solve_eigen_primal(evals, evecs, b, alphas)
@@ -151,14 +163,18 @@ def solve_cholesky_primal(a: np.ndarray, b: np.ndarray, alphas: np.ndarray) -> n
 
 
 def solve_cholesky_dual(
-    kernel: np.ndarray, xc: np.ndarray, yc: np.ndarray, alphas: np.ndarray
+    kernel: np.ndarray,
+    xc: np.ndarray,
+    yc: np.ndarray,
+    alphas: np.ndarray,
+    precision: str = "float64",
 ) -> np.ndarray:
     """Coefficients ``X_cᵀ (K + αI)⁻¹ y_c`` for every α, one Cholesky of ``K + αI`` per α."""
-    dual = _cholesky_solve_each(kernel, yc, alphas)
+    dual = _solve_each(kernel, yc, alphas, precision)
     if dual is None:
         evals, evecs = eigen_decompose(kernel)
         return solve_eigen_dual(evals, evecs, xc, yc, alphas)
-    return dual @ xc
+    return dual @ np.asarray(xc, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- sufficient stats
@@ -169,11 +185,15 @@ def accumulate_rows(
     shift: np.ndarray,
     chunk_size: int,
     rows: np.ndarray | None = None,
+    precision: str = "float64",
 ) -> tuple[float, np.ndarray, float, np.ndarray, np.ndarray, float]:
     """Sums over rows of ``x`` (all rows, or the sorted index array ``rows``) in float64 chunks.
 
     With ``u = x − shift`` and weights ``w`` (1 when ``None``; any sign allowed) returns
     ``(Σw, Σw·u, Σw·y, Σw·u uᵀ, Σw·u·y, Σw·y²)``; only the Gram's upper triangle is set.
+    ``precision="float32"`` forms ``u`` and the chunk products ``uᵀu``, ``uᵀy`` in float32
+    and adds them to float64 sums (:mod:`moehelpers.engine.mixed`); ``shift`` should then be
+    float32-representable (see :func:`float32_shift`) so that ``u`` is what the sums say.
     Raises :class:`~moehelpers.errors.NonFiniteDataError` naming the first bad row; nothing is
     returned in that case, so a caller that commits only on success stays consistent.
     """
@@ -183,21 +203,34 @@ def accumulate_rows(
     sum_u = np.zeros(p)
     xty = np.zeros(p)
     n = sum_y = sum_yy = 0.0
+    mixed = check_precision(precision) == "float32"
+    work = np.zeros((p, p), dtype=np.float32, order="F") if mixed and n_rows else None
     for start in range(0, n_rows, chunk_size):
         if rows is None:
             sel: slice | np.ndarray = slice(start, min(start + chunk_size, n_rows))
             row_ids = np.arange(sel.start, sel.stop)
         else:
             sel = row_ids = rows[start : start + chunk_size]
-        u = np.array(x[sel], dtype=np.float64, order="C")
+        u = np.array(x[sel], dtype=np.float32 if mixed else np.float64, order="C")
         if not np.isfinite(u).all():
             bad = row_ids[~np.isfinite(u).all(axis=1)]
             raise NonFiniteDataError(
                 f"X contains NaN or inf in {bad.size} row(s) of this chunk (first: row "
                 f"{int(bad[0])}). Remove or impute those spectra before fitting."
             )
-        u -= shift
+        u -= shift.astype(u.dtype)
         yb = np.asarray(y[sel], dtype=np.float64)
+        if mixed:
+            wb = None if weights is None else np.asarray(weights[sel], dtype=np.float64)
+            _mixed_chunk(u, wb, gram, work)
+            wy = yb if wb is None else wb * yb
+            n += u.shape[0] if wb is None else float(wb.sum())
+            sum_u += (u.sum(axis=0, dtype=np.float64) if wb is None
+                      else (wb.astype(np.float32) @ u).astype(np.float64))
+            xty += (u.T @ wy.astype(np.float32)).astype(np.float64)
+            sum_y += float(wy.sum())
+            sum_yy += float(wy @ yb)
+            continue
         if weights is None:
             syrk_update(gram, u)
             n += u.shape[0]
@@ -218,10 +251,40 @@ def accumulate_rows(
     return n, sum_u, sum_y, gram, xty, sum_yy
 
 
+def _mixed_chunk(u: np.ndarray, wb: np.ndarray | None, gram: np.ndarray, work: np.ndarray
+                 ) -> None:
+    """Float32 Gram update of one centred chunk (signed weights split as in float64)."""
+    if wb is None:
+        _mixed.ssyrk_add(gram, u, work=work)
+        return
+    for sign, mask in ((1.0, wb > 0), (-1.0, wb < 0)):
+        if mask.any():
+            scaled = u[mask] * np.sqrt(np.abs(wb[mask])).astype(np.float32)[:, None]
+            _mixed.ssyrk_add(gram, scaled, alpha=sign, work=work)
+
+
+def float32_shift(shift: np.ndarray) -> np.ndarray:
+    """``shift`` rounded to float32 and back: a reference row that float32 chunks use exactly."""
+    return np.asarray(shift, dtype=np.float32).astype(np.float64)
+
+
 def dual_coefs(
-    x: Any, y: Any, w: np.ndarray | None, alphas: np.ndarray, fit_intercept: bool, method: str
+    x: Any,
+    y: Any,
+    w: np.ndarray | None,
+    alphas: np.ndarray,
+    fit_intercept: bool,
+    method: str,
+    precision: str = "float64",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficient path and intercepts in dual (kernel) form from the rows in memory."""
+    """Coefficient path and intercepts in dual (kernel) form from the rows in memory.
+
+    ``precision="float32"``: the kernel of the centred rows by float32 ``ssyrk`` into float64;
+    ``"mixed"`` or ``"float32"``: Cholesky solves refined from float32
+    (:mod:`moehelpers.engine.mixed`).
+    """
+    if check_precision(precision) == "float32" and method != "eigen" and w is None:
+        return _dual_coefs_mixed(x, y, alphas, fit_intercept)
     xc = np.array(x, dtype=np.float64)
     yc = np.array(y, dtype=np.float64)
     x_mean, y_mean = np.zeros(xc.shape[1]), 0.0
@@ -239,11 +302,39 @@ def dual_coefs(
     if method == "eigen":
         coefs = solve_eigen_dual(*eigen_decompose(kernel), xc, yc, alphas)
     else:
-        coefs = solve_cholesky_dual(kernel, xc, yc, alphas)
+        coefs = solve_cholesky_dual(kernel, xc, yc, alphas, precision)
+    return coefs, y_mean - coefs @ x_mean
+
+
+def _dual_coefs_mixed(x: Any, y: Any, alphas: np.ndarray, fit_intercept: bool
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    xc = np.array(x, dtype=np.float32)
+    yc = np.array(y, dtype=np.float64)
+    x_mean, y_mean = np.zeros(xc.shape[1]), 0.0
+    if fit_intercept:
+        x_mean = float32_shift(xc.mean(axis=0, dtype=np.float64))
+        y_mean = float(yc.mean())
+        xc -= x_mean.astype(np.float32)  # the centring kernels below see exactly x − x_mean
+        yc -= y_mean
+    kernel = np.zeros((xc.shape[0], xc.shape[0]), order="F")
+    _mixed.ssyrk_add(kernel, xc.T.copy())  # K = X_c X_cᵀ: rows of X_cᵀ are pixels
+    coefs = solve_cholesky_dual(kernel, xc, yc, alphas, precision="float32")
     return coefs, y_mean - coefs @ x_mean
 
 
 # --------------------------------------------------------------------------- input checks
+
+
+def check_precision(precision: str) -> str:
+    """``"float64"`` (all in float64), ``"mixed"`` (float64 products, Cholesky factorised in
+    float32 and refined to float64) or ``"float32"`` (also the products in float32)."""
+    if precision not in _mixed.PRECISIONS:
+        raise InvalidParameterError(
+            f"precision must be one of {list(_mixed.PRECISIONS)}; got {precision!r}. Use "
+            "'mixed' for float32 factorisations refined to float64, 'float32' for float32 "
+            "products too, 'float64' for float64 throughout."
+        )
+    return precision
 
 
 def check_chunk_size(chunk_size: int | None, n_features: int) -> int:

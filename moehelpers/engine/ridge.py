@@ -144,8 +144,12 @@ def ridge_path_from_stats(
     *,
     fit_intercept: bool = True,
     method: str = "auto",
+    precision: str = "float64",
 ) -> RidgePath:
     """Ridge coefficients for every α from sufficient statistics (primal solver).
+
+    ``precision="mixed"`` (or ``"float32"``) factorises ``A + αI`` in float32 and refines the
+    solution to float64 (Cholesky method only; see :mod:`moehelpers.engine.mixed`).
 
     Returns
     -------
@@ -154,19 +158,21 @@ def ridge_path_from_stats(
     alphas = check_alphas(alphas)
     check_choice("method", method, _METHODS)
     method = _linalg.choose_method(method, alphas.shape[0])
+    _linalg.check_precision(precision)
     stats._require_samples()
     a, b, _ = stats._system(fit_intercept)
     if method == "eigen":
         coefs = _linalg.solve_eigen_primal(*_linalg.eigen_decompose(a), b, alphas)
     else:
-        coefs = _linalg.solve_cholesky_primal(a, b, alphas)
+        coefs = _linalg.solve_cholesky_primal(a, b, alphas, precision)
     intercepts = stats.mean_y - coefs @ stats.mean_x if fit_intercept else np.zeros(len(alphas))
     return RidgePath(alphas, coefs, intercepts, "primal", method)
 
 
-def _dual_path(X, y, w, alphas, fit_intercept: bool, method: str) -> RidgePath:
+def _dual_path(X, y, w, alphas, fit_intercept: bool, method: str,
+               precision: str = "float64") -> RidgePath:
     method = _linalg.choose_method(method, alphas.shape[0])
-    coefs, intercepts = _linalg.dual_coefs(X, y, w, alphas, fit_intercept, method)
+    coefs, intercepts = _linalg.dual_coefs(X, y, w, alphas, fit_intercept, method, precision)
     return RidgePath(alphas, coefs, intercepts, "dual", method)
 
 
@@ -250,6 +256,7 @@ def grouped_ridge_paths(
     solver: str = "auto",
     method: str = "auto",
     chunk_size: int | None = None,
+    precision: str = "float64",
 ) -> tuple[RidgePath, list[RidgePath]]:
     """Paths of the global model and of every group's model from one pass over the data.
 
@@ -258,6 +265,11 @@ def grouped_ridge_paths(
     group is streamed in chunks into its statistics and solved in primal form. The global
     statistics are the sum of the groups' (primal). Raises
     :class:`~moehelpers.errors.BinTooSmallError` for an empty group.
+
+    ``precision="mixed"`` factorises in float32 and refines every solve to float64;
+    ``"float32"`` also forms the Gram/kernel products in float32 (rows centred on a float32
+    reference row first) with float64 sums (:mod:`moehelpers.engine.mixed`); ``"float64"``
+    (default) does everything in float64.
 
     Returns
     -------
@@ -276,33 +288,34 @@ def grouped_ridge_paths(
             f"Group(s) {np.flatnonzero(counts == 0).tolist()} have no rows; every group needs "
             "at least one. Merge empty bins or lower n_groups."
         )
+    mixed = _linalg.check_precision(precision) == "float32"
     shift = np.asarray(X[: min(chunk, n)], dtype=np.float64).mean(axis=0)
+    if mixed:
+        shift = _linalg.float32_shift(shift)
     order = np.argsort(groups, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(counts)])
     total, paths = RidgeStats(p, shift=shift), []
+    kw = {"fit_intercept": fit_intercept, "method": method, "precision": precision}
     for g in range(n_groups):
         rows = order[bounds[g] : bounds[g + 1]]
         if _resolve_solver(solver, rows.size, p, True) == "dual":
-            xb = np.asarray(X[rows], dtype=np.float64)  # ≤ P×P float64: one read of the rows
+            # ≤ P×P rows: one read; float32 rows stay float32 in mixed precision
+            xb = np.asarray(X[rows], dtype=np.float32 if mixed else np.float64)
             yb = np.asarray(y[rows], dtype=np.float64)
             stats = RidgeStats._from_parts(
-                shift, _linalg.accumulate_rows(xb, yb, None, shift, rows.size)
+                shift, _linalg.accumulate_rows(xb, yb, None, shift, chunk, None, precision)
             )
-            paths.append(_dual_path(xb, yb, None, alphas, fit_intercept, method))
+            paths.append(_dual_path(xb, yb, None, alphas, **kw))
         else:
             stats = RidgeStats._from_parts(
-                shift, _linalg.accumulate_rows(X, y, None, shift, chunk, rows)
+                shift, _linalg.accumulate_rows(X, y, None, shift, chunk, rows, precision)
             )
-            paths.append(
-                ridge_path_from_stats(stats, alphas, fit_intercept=fit_intercept, method=method)
-            )
+            paths.append(ridge_path_from_stats(stats, alphas, **kw))
         total += stats  # bins partition the sample: their sums are the global sums
     if _resolve_solver(solver, n, p, True) == "dual":  # tiny problems: n < P overall
-        global_path = _dual_path(X, y, None, alphas, fit_intercept, method)
+        global_path = _dual_path(X, y, None, alphas, **kw)
     else:
-        global_path = ridge_path_from_stats(
-            total, alphas, fit_intercept=fit_intercept, method=method
-        )
+        global_path = ridge_path_from_stats(total, alphas, **kw)
     return global_path, paths
 
 

@@ -1,0 +1,301 @@
+"""On-disk cache of sufficient statistics (Grams, grouped and moment Grams), shared by runs.
+
+Most notebooks of a run recompute the same statistics (e.g. the noise-0.2 Gram of the same
+training stars). :class:`StatsStore` keeps them on disk, keyed by everything that determines
+them (:class:`StatsKey`: dataset identity, split, row selection, noise level and seed, pixel
+binning, grouping, monomial, kind), so every notebook of a run and every rerun shares them.
+
+Guarantees (a cache never changes a result):
+
+* an entry is written to a unique temporary name, flushed and ``fsync``-ed, then renamed
+  over its final name (atomic on POSIX) and the folder ``fsync``-ed; a writer killed at any
+  point leaves either no entry or the previous complete one, never a partial one;
+* an entry carries its full key and the sha256 of its arrays (names, dtypes, shapes, bytes);
+  on read both are checked, and a corrupt, truncated or stale entry is deleted and
+  recomputed;
+* concurrent writers of one key each rename a complete file; the last rename wins and the
+  entry is valid whichever it is.
+
+The folder is :func:`moehelpers.paths.stats_dir` (``$MOE_STATS_DIR``, default
+``<repo>/data/cache/stats``, git-ignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moehelpers import paths
+from moehelpers.engine.stats import RidgeStats, grouped_stats
+from moehelpers.errors import InvalidParameterError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "StatsKey",
+    "StatsStore",
+    "array_fingerprint",
+    "arrays_sha256",
+    "cached_ridge_stats",
+    "file_fingerprint",
+]
+
+FORMAT_VERSION = 1
+_META = "__meta__"
+_STALE_TMP_SECONDS = 3600.0
+
+
+def array_fingerprint(*arrays: Any) -> str:
+    """sha256 of arrays' dtypes, shapes and bytes (e.g. a row selection or a pixel mask)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def file_fingerprint(path: str | os.PathLike[str], sample_bytes: int = 1 << 20) -> str:
+    """Identity of a (large) dataset file: sha256 of its size, mtime and first/last MiB."""
+    path = Path(path)
+    st = path.stat()
+    h = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    with path.open("rb") as f:
+        h.update(f.read(sample_bytes))
+        if st.st_size > sample_bytes:
+            f.seek(max(sample_bytes, st.st_size - sample_bytes))
+            h.update(f.read(sample_bytes))
+    return h.hexdigest()
+
+
+def arrays_sha256(arrays: Mapping[str, np.ndarray]) -> str:
+    """Content hash of named arrays, independent of their order in the mapping."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class StatsKey:
+    """Everything that determines a set of statistics; two keys are equal iff all fields are.
+
+    Attributes
+    ----------
+    dataset : str
+        Identity hash of the data (:func:`file_fingerprint` or :func:`array_fingerprint`).
+    split : str
+        ``"train"``, ``"val"``, ``"test"``, ...
+    kind : str
+        What is stored, e.g. ``"ridge_stats"`` or ``"grouped_ridge_stats"``.
+    rows : str
+        Row selection (``"all"`` or :func:`array_fingerprint` of the indices).
+    noise_level, noise_seed : float or None, int or None
+        Noise added before accumulating (``None``: noiseless).
+    binning : str
+        Pixel binning / window (``"none"`` or a description or hash).
+    grouping : str
+        Row grouping (``"none"``, a bin-scheme description, or a hash of the labels).
+    monomial : str
+        Conditioning weight (``"1"`` or e.g. ``"M_H^2"``).
+    extra : tuple of (str, str)
+        Anything else that matters (sorted pairs).
+    """
+
+    dataset: str
+    split: str
+    kind: str = "ridge_stats"
+    rows: str = "all"
+    noise_level: float | None = None
+    noise_seed: int | None = None
+    binning: str = "none"
+    grouping: str = "none"
+    monomial: str = "1"
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The key as a JSON-serialisable dict (with the format version)."""
+        d = dataclasses.asdict(self)
+        d["extra"] = [list(kv) for kv in sorted(self.extra)]
+        d["noise_level"] = None if self.noise_level is None else float(self.noise_level)
+        d["noise_seed"] = None if self.noise_seed is None else int(self.noise_seed)
+        d["format"] = FORMAT_VERSION
+        return d
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the key: the entry's file name."""
+        blob = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class StatsStore:
+    """A folder of statistics entries (one ``<digest>.npz`` per :class:`StatsKey`).
+
+    Parameters
+    ----------
+    root : path, default=None
+        Folder of the entries; :func:`moehelpers.paths.stats_dir` when ``None``.
+
+    Attributes
+    ----------
+    hits, misses, discarded : int
+        Counters of this instance (a discarded entry was corrupt or stale, then recomputed).
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root is not None else paths.stats_dir()
+        self.hits = self.misses = self.discarded = 0
+
+    def path(self, key: StatsKey) -> Path:
+        """File of the entry of ``key`` (it may not exist)."""
+        return self.root / f"{key.digest()}.npz"
+
+    def get(self, key: StatsKey) -> dict[str, np.ndarray] | None:
+        """The arrays stored under ``key``, or ``None`` (absent, corrupt or stale: deleted)."""
+        target = self.path(key)
+        try:
+            with np.load(target, allow_pickle=False) as z:
+                data = {name: z[name] for name in z.files}
+            meta = json.loads(bytes(data.pop(_META)).decode())
+            ok = meta["key"] == key.as_dict() and meta["sha256"] == arrays_sha256(data)
+        except FileNotFoundError:
+            return None
+        except Exception:  # truncated zip, flipped byte in a header, bad JSON, ...
+            ok = False
+        if not ok:
+            self.discarded += 1
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            return None
+        return data
+
+    def put(self, key: StatsKey, arrays: Mapping[str, np.ndarray]) -> Path:
+        """Write ``arrays`` under ``key`` atomically (temp file, fsync, rename); return the path."""
+        if _META in arrays or not arrays:
+            raise InvalidParameterError(
+                f"Statistics entries need at least one array and no array named {_META!r}; "
+                f"got names {sorted(arrays)}. Rename the arrays."
+            )
+        data = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+        if any(a.dtype == object for a in data.values()):
+            raise InvalidParameterError("Statistics arrays must be numeric (no object arrays).")
+        meta = {"key": key.as_dict(), "sha256": arrays_sha256(data), "created": time.time()}
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._clean_stale_tmp()
+        target = self.path(key)
+        tmp = self.root / f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+        try:
+            with tmp.open("wb") as f:
+                np.savez(f, **data, **{_META: np.frombuffer(json.dumps(meta).encode(), "u1")})
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        _fsync_dir(self.root)
+        return target
+
+    def get_or_compute(
+        self, key: StatsKey, compute: Callable[[], Mapping[str, np.ndarray]]
+    ) -> dict[str, np.ndarray]:
+        """Stored arrays of ``key``; on a miss ``compute()`` them, store and return them.
+
+        What is returned on a miss is read back from the written entry, so a hit and a miss
+        give byte-identical arrays.
+        """
+        found = self.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        arrays = compute()
+        self.put(key, arrays)
+        found = self.get(key)
+        return found if found is not None else {k: np.asarray(v) for k, v in arrays.items()}
+
+    def _clean_stale_tmp(self) -> None:
+        now = time.time()
+        for tmp in self.root.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
+                    tmp.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsync-ed
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# --------------------------------------------------------------------------- RidgeStats
+def _stats_arrays(stats: list[RidgeStats]) -> dict[str, np.ndarray]:
+    return {
+        "shift": np.stack([s._shift0() for s in stats]),
+        "n": np.array([s.n for s in stats]),
+        "sum_u": np.stack([s.sum_u for s in stats]),
+        "sum_y": np.array([s.sum_y for s in stats]),
+        "upper": np.stack([np.triu(s._upper) for s in stats]),
+        "xty": np.stack([s.xty for s in stats]),
+        "sum_yy": np.array([s.sum_yy for s in stats]),
+    }
+
+
+def _arrays_stats(arrays: Mapping[str, np.ndarray]) -> list[RidgeStats]:
+    out = []
+    for g in range(arrays["n"].shape[0]):
+        parts = (float(arrays["n"][g]), arrays["sum_u"][g].copy(), float(arrays["sum_y"][g]),
+                 np.asfortranarray(arrays["upper"][g]), arrays["xty"][g].copy(),
+                 float(arrays["sum_yy"][g]))
+        out.append(RidgeStats._from_parts(arrays["shift"][g].copy(), parts))
+    return out
+
+
+def cached_ridge_stats(
+    key: StatsKey,
+    X: Any,
+    y: Any,
+    groups: Any = None,
+    n_groups: int | None = None,
+    *,
+    weights: Any = None,
+    store: StatsStore | None = None,
+    chunk_size: int | None = None,
+) -> RidgeStats | list[RidgeStats]:
+    """:class:`RidgeStats` of ``(X, y)`` (or one per group) through the statistics store.
+
+    ``key`` must describe ``X``, ``y``, ``groups`` and ``weights`` (dataset, split, rows,
+    noise, grouping, monomial); the number of features, the number of groups, whether
+    weights were given, the chunk size (it sets the rounding) and the kind
+    (``"ridge_stats"`` or ``"grouped_ridge_stats"``) are added to it here.
+    """
+    if (groups is None) != (n_groups is None):
+        raise InvalidParameterError("Pass both groups and n_groups, or neither.")
+    store = store if store is not None else StatsStore()
+    kind = "ridge_stats" if groups is None else "grouped_ridge_stats"
+    extra = (*key.extra, ("n_features", str(np.shape(X)[1])), ("n_groups", str(n_groups)),
+             ("weighted", str(weights is not None)), ("chunk_size", str(chunk_size)))
+    full = dataclasses.replace(key, kind=kind, extra=tuple(sorted(set(extra))))
+
+    def compute() -> dict[str, np.ndarray]:
+        if groups is None:
+            return _stats_arrays([RidgeStats.from_data(X, y, weights, chunk_size=chunk_size)])
+        per = grouped_stats(X, y, groups, int(n_groups), weights=weights, chunk_size=chunk_size)
+        return _stats_arrays(per)
+
+    stats = _arrays_stats(store.get_or_compute(full, compute))
+    return stats[0] if groups is None else stats
