@@ -1,0 +1,60 @@
+"""Wall time of ``evaluate_peers`` on the embedded data (32k / 1k / 1k stars, 4096 pixels).
+
+Prints per-model fit / predict seconds, R² of log g, and the total per noise level, with the
+global Ridge baseline (fitted in the same process) as reference. Usage::
+
+    PYTHONPATH=$PWD python benchmarks/peers_time.py --levels 0.2 [--full] [--models cannon,cnn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from moehelpers.data.splits import load_splits
+from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor
+from moehelpers.evaluation.peers import FAST, FULL, evaluate_peers, peer_inputs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--levels", default="0.1,0.2,0.5,1.0")
+    ap.add_argument("--n-train", type=int, default=32000)
+    ap.add_argument("--models", default="cannon,emulator,cnn")
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    t = time.perf_counter()
+    splits = load_splits("", n_train=args.n_train, n_val=1000, n_test=1000)
+    print(f"load {time.perf_counter() - t:.1f} s  sizes {splits.sizes()}  "
+          f"pixels {splits.train.n_pixels}")
+    settings = FULL if args.full else FAST
+    grand = 0.0
+    for level in [float(v) for v in args.levels.split(",")]:
+        t0 = time.perf_counter()
+        kw = peer_inputs(splits, level, args.seed)
+        ridge = RidgeRegressor(alphas=DEFAULT_ALPHAS).fit(
+            kw["noisy"]["train"], splits.train.y, X_val=kw["noisy"]["val"], y_val=splits.val.y)
+        base = ridge.predict(kw["noisy"]["test"])
+        t1 = time.perf_counter()
+        res = evaluate_peers(**kw, baseline=base, baseline_name="ridge",
+                             models=tuple(args.models.split(",")), settings=settings,
+                             n_boot=200, seed=args.seed)
+        t2 = time.perf_counter()
+        grand += t2 - t1
+        print(f"\nnoise {level}: noisy copies + global Ridge {t1 - t0:.1f} s, "
+              f"evaluate_peers {t2 - t1:.1f} s")
+        print(res.timings.round(2).to_string(index=False))
+        print(res.scores.round(4).to_string(index=False))
+        if len(res.pulls):
+            print(res.pulls.round(3).to_string(index=False))
+        cnn_r2 = res.scores.set_index("model")["r2"]
+        print("ratio evaluate_peers / global Ridge time:",
+              f"{(t2 - t1) / max(t1 - t0, 1e-9):.1f}", "  R²:", np.round(cnn_r2.to_numpy(), 4))
+    print(f"\ntotal evaluate_peers over levels {args.levels}: {grand:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
