@@ -298,6 +298,7 @@ def test_evaluate_peers_tables_on_a_toy():
     base = y + rng.normal(0, 0.6, y.size)
     crlb = np.full(y.size, 0.05)
     st = PeerSettings(bin_factor=2, emulator_hidden=16, emulator_epochs=5, cnn_epochs=2,
+                      cnn_bin_factor=2,
                       cnn_dense=(16, 8), device="cpu", n_threads=1)
     res = evaluate_peers({s: v[3] for s, v in sets.items()}, sets["train"][1],
                          {s: v[2] for s, v in sets.items()},

@@ -130,12 +130,12 @@ def bin_ivar(error: np.ndarray, factor: int) -> np.ndarray:
 
     The mean of k independent pixels has variance ``Σσ²/k²``; the last group may be shorter.
     """
-    e2 = np.asarray(error, dtype=np.float64) ** 2
+    e2 = np.square(np.asarray(error, dtype=np.float32))  # float32: the input is float32 anyway
     if factor == 1:
-        return 1.0 / e2
+        return 1.0 / e2.astype(np.float64)
     starts = np.arange(0, e2.shape[1], factor)
     counts = np.diff(np.append(starts, e2.shape[1])).astype(np.float64)
-    return counts**2 / np.add.reduceat(e2, starts, axis=1)
+    return counts**2 / np.add.reduceat(e2, starts, axis=1).astype(np.float64)
 
 
 class FitResult:
@@ -170,8 +170,8 @@ def _lm(model: ModelFn, x: np.ndarray, c: np.ndarray, z0: np.ndarray, lo: np.nda
     it = 0
     for it in range(1, n_iter + 1):  # noqa: B007 (the count is returned)
         cj = c[:, :, None] * jac
-        hess = np.einsum("npk,npl->nkl", cj, jac)
-        grad = np.einsum("npk,np->nk", cj, r)
+        hess = np.matmul(cj.transpose(0, 2, 1), jac)
+        grad = np.matmul(cj.transpose(0, 2, 1), r[:, :, None])[..., 0]
         diag = np.diagonal(hess, axis1=1, axis2=2)
         damped = hess + lam[:, None, None] * (diag[:, :, None] * eye + 1e-9 * eye)
         step = np.linalg.solve(damped, grad[..., None])[..., 0]
@@ -193,7 +193,7 @@ def _lm(model: ModelFn, x: np.ndarray, c: np.ndarray, z0: np.ndarray, lo: np.nda
         if np.all((better & small) | (~better & (lam >= 1e2)) | tiny):
             break
     cj = c[:, :, None] * jac
-    return z, chi2, np.einsum("npk,npl->nkl", cj, jac), it
+    return z, chi2, np.matmul(cj.transpose(0, 2, 1), jac), it
 
 
 def batched_lm(model: ModelFn, x: np.ndarray, c: np.ndarray, starts: list[np.ndarray], *,

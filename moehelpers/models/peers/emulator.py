@@ -257,9 +257,9 @@ class EmulatorFit:
         h1, d1 = _silu(z @ w1.T + b1)
         t1 = d1[:, :, None] * w1[None]  # ∂h1/∂z (n, H, 3)
         h2, d2 = _silu(h1 @ w2.T + b2)
-        t2 = d2[:, :, None] * np.einsum("ij,njk->nik", w2, t1)
+        t2 = d2[:, :, None] * np.matmul(w2[None], t1)
         f = (h2 @ w3.T + b3) * self.flux_scale_ + self.flux_mean_
-        jac = np.einsum("pi,nik->npk", w3 * self.flux_scale_[:, None], t2)
+        jac = np.matmul((w3 * self.flux_scale_[:, None])[None], t2)  # (n, P, 3)
         return f, jac
 
     def flux_at(self, labels: Any) -> np.ndarray:
