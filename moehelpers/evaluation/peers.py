@@ -10,11 +10,20 @@ The error array enters the Cannon and the emulator only as χ² weights (``ivar 
 1/(noise_level · error)²``, what a survey does with its error spectra) and the CNN only to
 draw training noise; it is never a feature.
 
-Defaults (:data:`FAST`) bin pixels by 8 and keep the networks small so that four noise
-levels (0.1, 0.2, 0.5, 1.0) at 32,000 / 1,000 / 1,000 stars fit in about two minutes on two
-CPU cores; :data:`FULL` is the full-size parameter set (all 4096 pixels, Payne- and
-StarNet-sized networks, many epochs) for a GPU or a long run. See
-``benchmarks/peers_time.py`` for the measured times.
+Defaults (:data:`FAST`) bin pixels by 16 (Cannon, emulator and CNN alike) and keep the
+networks small. Measured with ``benchmarks/peers_time.py`` (32,000 / 1,000 / 1,000 stars,
+4096 pixels, torch on one thread) on the 2-core development machine while a grid build and
+other jobs kept its load average at 5–9: four noise levels (0.1, 0.2, 0.5, 1.0) took 149 s
+of process CPU time (34–41 s per level; the CNN ≈ 15 s of it) and 222 s of wall time, so
+about 2½ minutes on an idle 2-core machine (``cnn_epochs=3`` or leaving out a model buys the
+rest of a 2-minute budget). :data:`FULL` is the full-size parameter set (all 4096 pixels,
+Payne-sized 2×300 emulator, StarNet-sized CNN 4/16 conv + 256/128 dense, hundreds of
+epochs, three extra LM starts): a GPU or a long run, not measured here.
+
+At low SNR the χ² fits (maximum likelihood, no prior) scatter more than the shrinking Ridge
+and can reach R² < 0 (measured at noise 1.0); their pulls are wider than 1 at high SNR, where
+the model's own misfit (correlated across pixels, which a per-pixel s² does not capture)
+dominates the error.
 """
 
 from __future__ import annotations
