@@ -29,6 +29,11 @@ from moehelpers.evaluation.gate_noise import (
     gate_noise_curve,
     noisy_gate,
 )
+from moehelpers.evaluation.peers import (
+    PeerResult,
+    PeerSettings,
+    evaluate_peers,
+)
 from moehelpers.evaluation.per_bin import (
     ABLATIONS,
     TITLES,
@@ -48,9 +53,12 @@ __all__ = [
     "TITLES",
     "Ceiling",
     "GateNoiseCurve",
+    "PeerResult",
+    "PeerSettings",
     "SeedResult",
     "bin_axes",
     "compute_ceiling",
+    "evaluate_peers",
     "fisher",
     "flux_jacobian",
     "gate_noise_curve",

@@ -55,6 +55,11 @@ from moehelpers.models.noise_experts import (
     compare_matched,
     cross_noise,
 )
+from moehelpers.models.peers import (
+    CannonModel,
+    CNNRegressor,
+    EmulatorFit,
+)
 from moehelpers.models.piecewise import (
     PiecewiseRidge,
     fit_together,
@@ -74,8 +79,11 @@ __all__ = [
     "AxisBins",
     "BinPlan",
     "BinScheme",
+    "CNNRegressor",
+    "CannonModel",
     "ConditionalRidge",
     "CrossNoise",
+    "EmulatorFit",
     "Interval",
     "LevelScores",
     "MatchedComparison",

@@ -1,0 +1,309 @@
+"""The peer models astronomers use instead (The Cannon, an emulator fit, a CNN), scored honestly.
+
+:func:`evaluate_peers` fits the peer families on one noise level's noisy training flux,
+predicts the frozen noisy test flux and returns tidy tables: R² of log g with a paired
+bootstrap CI against a supplied baseline on the same test stars, R² per physical
+(Teff, [M/H]) bin, the pull distribution of the χ²-fit models (error / stated σ) and, when a
+per-star Cramér–Rao σ is given, stated σ against it. No plotting, no record I/O.
+
+The error array enters the Cannon and the emulator only as χ² weights (``ivar =
+1/(noise_level · error)²``, what a survey does with its error spectra) and the CNN only to
+draw training noise; it is never a feature.
+
+Defaults (:data:`FAST`) bin pixels by 16 (Cannon, emulator and CNN alike) and keep the
+networks small. Measured with ``benchmarks/peers_time.py`` (32,000 / 1,000 / 1,000 stars,
+4096 pixels, torch on one thread) on the 2-core development machine while a grid build and
+other jobs kept its load average at 5–9: four noise levels (0.1, 0.2, 0.5, 1.0) took 149 s
+of process CPU time (34–41 s per level; the CNN ≈ 15 s of it) and 222 s of wall time, so
+about 2½ minutes on an idle 2-core machine (``cnn_epochs=3`` or leaving out a model buys the
+rest of a 2-minute budget). :data:`FULL` is the full-size parameter set (all 4096 pixels,
+Payne-sized 2×300 emulator, StarNet-sized CNN 4/16 conv + 256/128 dense, hundreds of
+epochs, three extra LM starts): a GPU or a long run, not measured here.
+
+At low SNR the χ² fits (maximum likelihood, no prior) scatter more than the shrinking Ridge
+and can reach R² < 0 (measured at noise 1.0); their pulls are wider than 1 at high SNR, where
+the model's own misfit (correlated across pixels, which a per-pixel s² does not capture)
+dominates the error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from moehelpers.data.splits import Splits, bin_pixels, noisy_splits
+from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor
+from moehelpers.errors import InvalidParameterError, ShapeMismatchError
+from moehelpers.metrics import bootstrap_ci, paired_bootstrap, r2
+from moehelpers.models.bins import physical_3x3
+from moehelpers.models.peers import LABELS, CannonModel, CNNRegressor, EmulatorFit, bin_ivar
+from moehelpers.models.peers._common import check_labels
+
+__all__ = ["FAST", "FULL", "PEER_MODELS", "PeerResult", "PeerSettings", "evaluate_peers",
+           "peer_inputs", "pull_stats"]
+
+PEER_MODELS = ("cannon", "emulator", "cnn")
+_SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class PeerSettings:
+    """Sizes and budgets of the peer fits (one object, recorded with the results)."""
+
+    bin_factor: int = 16
+    cannon_order: int = 2
+    n_random_starts: int = 0
+    lm_iter: int = 20
+    emulator_train_on: str = "noisy"
+    emulator_hidden: int = 64
+    emulator_epochs: int = 12
+    emulator_batch: int = 1024
+    emulator_lr: float = 3e-3
+    cnn_bin_factor: int = 16
+    cnn_channels: tuple[int, int] = (4, 8)
+    cnn_kernel: int = 7
+    cnn_pool: int = 4
+    cnn_dense: tuple[int, int] = (64, 32)
+    cnn_epochs: int = 4
+    cnn_batch: int = 256
+    cnn_lr: float = 1e-3
+    cnn_patience: int = 3
+    device: str = "auto"
+    n_threads: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for a record."""
+        return asdict(self)
+
+
+#: Defaults sized for ~2 minutes for four noise levels on 2 CPU cores (32k/1k/1k, 4096 px).
+FAST = PeerSettings()
+#: Full-size set: all pixels, Payne-sized emulator (2×300), StarNet-sized CNN (4/16, 256/128).
+FULL = PeerSettings(bin_factor=1, n_random_starts=3, lm_iter=50, emulator_hidden=300,
+                    emulator_epochs=300, emulator_batch=512, cnn_bin_factor=1,
+                    cnn_channels=(4, 16), cnn_dense=(256, 128),
+                    cnn_epochs=100, cnn_batch=128, cnn_patience=10)
+
+
+@dataclass
+class PeerResult:
+    """Tables of :func:`evaluate_peers` (tidy pandas frames) and what produced them."""
+
+    scores: pd.DataFrame
+    per_bin: pd.DataFrame
+    pulls: pd.DataFrame
+    sigma_vs_crlb: pd.DataFrame | None
+    predictions: pd.DataFrame
+    timings: pd.DataFrame  # wall and process-CPU seconds per stage (CPU: all threads summed)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def peer_inputs(splits: Splits, noise_level: float, seed: int) -> dict[str, Any]:
+    """Keyword arguments of :func:`evaluate_peers` from loaded splits (frozen noisy copies)."""
+    noisy = noisy_splits(splits, noise_level, seed)
+    return {"noisy": noisy, "clean_train": splits.train.flux,
+            "error": {s: splits[s].error for s in _SPLITS},
+            "labels": {s: splits[s].labels for s in _SPLITS}, "noise_level": noise_level}
+
+
+def pull_stats(error: np.ndarray, sigma: np.ndarray) -> dict[str, float]:
+    """Median, robust width (1.4826·MAD) and share |pull| < 1 of ``pull = error / σ``."""
+    pull = np.asarray(error, dtype=np.float64) / np.asarray(sigma, dtype=np.float64)
+    pull = pull[np.isfinite(pull)]
+    med = float(np.median(pull))
+    return {"pull_median": med, "pull_width": float(1.4826 * np.median(np.abs(pull - med))),
+            "share_abs_lt_1": float(np.mean(np.abs(pull) < 1)), "n": int(pull.size)}
+
+
+def _checked(noisy: Mapping[str, Any], error: Mapping[str, Any], labels: Mapping[str, Any],
+             clean_train: Any, noise_level: float) -> tuple[dict, dict, dict, np.ndarray]:
+    if isinstance(noise_level, bool) or not (isinstance(noise_level, int | float)
+                                             and np.isfinite(noise_level) and noise_level > 0):
+        raise InvalidParameterError(f"noise_level must be a finite number > 0 (the χ² weights "
+                                    f"are 1/(noise_level·error)²); got {noise_level!r}.")
+    for name, d in (("noisy", noisy), ("error", error), ("labels", labels)):
+        missing = [s for s in _SPLITS if s not in d]
+        if missing:
+            raise InvalidParameterError(f"{name} needs entries {list(_SPLITS)}; missing "
+                                        f"{missing}.")
+    x = {s: np.asarray(noisy[s], dtype=np.float32) for s in _SPLITS}
+    e = {s: np.asarray(error[s], dtype=np.float32) for s in _SPLITS}
+    lab = {s: check_labels(labels[s], x[s].shape[0], f"labels['{s}']") for s in _SPLITS}
+    for s in _SPLITS:
+        if x[s].ndim != 2 or e[s].shape != x[s].shape or x[s].shape[1] != x["train"].shape[1]:
+            raise ShapeMismatchError(f"noisy['{s}'] {x[s].shape} and error['{s}'] {e[s].shape} "
+                                     "must be (n_stars, n_pixels) with the training pixels.")
+    clean = np.asarray(clean_train, dtype=np.float32)
+    if clean.shape != x["train"].shape:
+        raise ShapeMismatchError(f"clean_train must have the shape of noisy['train'] "
+                                 f"{x['train'].shape}; got {clean.shape}.")
+    return x, e, lab, clean
+
+
+def _ridge_init(xb: dict[str, np.ndarray], lab: dict[str, np.ndarray]) -> np.ndarray:
+    """Ridge predictions of (Teff, log g, [M/H]) for the test stars, α chosen on validation."""
+    out = np.empty((xb["test"].shape[0], len(LABELS)))
+    for j in range(len(LABELS)):
+        model = RidgeRegressor(alphas=DEFAULT_ALPHAS).fit(
+            xb["train"], lab["train"][:, j], X_val=xb["val"], y_val=lab["val"][:, j])
+        out[:, j] = model.predict(xb["test"])
+    return out
+
+
+def _fit_one(name: str, st: PeerSettings, seed: int, xb: dict, wb: dict, lab: dict,
+             init: np.ndarray, clean: np.ndarray, e: dict, x: dict,
+             noise_level: float) -> tuple[np.ndarray, np.ndarray | None, dict[str, float]]:
+    """Test log g, stated σ of every label (or None), wall and CPU seconds of fit / predict."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    if name == "cannon":
+        model: Any = CannonModel(st.cannon_order, n_random_starts=st.n_random_starts,
+                                 n_iter=st.lm_iter, seed=seed).fit(xb["train"], lab["train"],
+                                                                   wb["train"])
+    elif name == "emulator":
+        noiseless = st.emulator_train_on == "noiseless"
+        model = EmulatorFit(st.emulator_train_on, hidden=st.emulator_hidden, lr=st.emulator_lr,
+                            batch_size=st.emulator_batch, max_epochs=st.emulator_epochs,
+                            n_random_starts=st.n_random_starts, n_iter=st.lm_iter, seed=seed,
+                            device=st.device, n_threads=st.n_threads)
+        model.fit(bin_pixels(clean, st.bin_factor) if noiseless else xb["train"],
+                  lab["train"], None if noiseless else wb["train"], val_flux=xb["val"],
+                  val_labels=lab["val"], val_ivar=wb["val"])
+    else:
+        model = CNNRegressor(bin_factor=st.cnn_bin_factor, channels=st.cnn_channels,
+                             kernel=st.cnn_kernel, pool=st.cnn_pool, dense=st.cnn_dense,
+                             lr=st.cnn_lr, batch_size=st.cnn_batch, max_epochs=st.cnn_epochs,
+                             patience=st.cnn_patience, seed=seed, device=st.device,
+                             n_threads=st.n_threads)
+        model.fit(clean, e["train"], lab["train"][:, 1], noise_level, val_flux=x["val"],
+                  val_y=lab["val"][:, 1])
+    t1, c1 = time.perf_counter(), time.process_time()
+    if name == "cnn":
+        pred, sigma = model.predict(x["test"]), None
+    else:
+        res = model.predict_with_uncertainty(xb["test"], wb["test"], init=init)
+        pred, sigma = res.labels, res.sigma
+    return pred, sigma, {"fit_s": t1 - t0, "predict_s": time.perf_counter() - t1,
+                         "fit_cpu_s": c1 - c0, "predict_cpu_s": time.process_time() - c1}
+
+
+def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[str, Any],
+                   labels: Mapping[str, Any], noise_level: float, *, baseline: Any,
+                   baseline_name: str = "baseline", init: Any = None, crlb_sigma: Any = None,
+                   models: Sequence[str] = PEER_MODELS, settings: PeerSettings = FAST,
+                   n_boot: int = 1000, seed: int = 0) -> PeerResult:
+    """Fit the peer families at one noise level and score them against a baseline.
+
+    Parameters
+    ----------
+    noisy : mapping {"train", "val", "test"} → ndarray (n, n_pixels)
+        Noisy flux of each split at ``noise_level`` (the frozen copies, e.g. ``noisy_splits``).
+    clean_train : ndarray (n_train, n_pixels)
+        Noiseless training flux (CNN noise redraws; the emulator's ``"noiseless"`` bound).
+    error : mapping of split → ndarray (n, n_pixels)
+        1σ per pixel at noise level 1: χ² weights and noise draws only, never features.
+    labels : mapping of split → DataFrame with T_eff, log_g, M_H (or (n, 3) arrays)
+    noise_level : float > 0
+    baseline : ndarray (n_test,)
+        A baseline's test log g (e.g. global Ridge), compared by paired bootstrap.
+    init : ndarray (n_test, 3), optional
+        Starting labels for the χ² fits; default Ridge predictions (α chosen on val).
+    crlb_sigma : ndarray (n_test,), optional
+        Per-star Cramér–Rao σ of log g, to compare the stated σ with.
+    models : subset of ("cannon", "emulator", "cnn")
+    settings : PeerSettings, default=FAST
+    n_boot, seed : bootstrap resamples and the seed of bootstrap and model fits.
+
+    Returns
+    -------
+    PeerResult
+    """
+    unknown = [m for m in models if m not in PEER_MODELS]
+    if unknown or not models:
+        raise InvalidParameterError(f"models must be a non-empty subset of {list(PEER_MODELS)}; "
+                                    f"got {list(models)}.")
+    if not isinstance(settings, PeerSettings):
+        raise InvalidParameterError("settings must be a PeerSettings (e.g. FAST or FULL, or "
+                                    "dataclasses.replace(FAST, bin_factor=4)).")
+    x, e, lab, clean = _checked(noisy, error, labels, clean_train, noise_level)
+    y = lab["test"][:, 1]
+    base = np.asarray(baseline, dtype=np.float64)
+    if base.shape != y.shape:
+        raise ShapeMismatchError(f"baseline must hold one log g per test star {y.shape}; got "
+                                 f"{base.shape}.")
+    k = settings.bin_factor
+    t0, c0 = time.perf_counter(), time.process_time()
+    xb = {s: bin_pixels(x[s], k) for s in _SPLITS}
+    wb = {s: bin_ivar(np.float32(noise_level) * e[s], k) for s in _SPLITS}
+    init_source = "given"
+    if init is None:
+        init, init_source = _ridge_init(xb, lab), "ridge"
+    init = check_labels(init, y.size, "init")
+    timings = [{"model": "ridge init" if init_source == "ridge" else "prepare",
+                "fit_s": time.perf_counter() - t0, "predict_s": 0.0,
+                "fit_cpu_s": time.process_time() - c0, "predict_cpu_s": 0.0}]
+    preds: dict[str, np.ndarray] = {}
+    sigmas: dict[str, np.ndarray] = {}
+    for name in models:
+        pred, sigma, times = _fit_one(name, settings, seed, xb, wb, lab, init, clean, e, x,
+                                      noise_level)
+        preds[name] = pred[:, 1] if pred.ndim == 2 else pred
+        if sigma is not None:
+            sigmas[name] = sigma
+            preds[name + "_labels"] = pred
+        timings.append({"model": name, **times})
+    names = [m for m in models]
+    score_rows = []
+    for name in [baseline_name, *names]:
+        p = base if name == baseline_name else preds[name]
+        ci = bootstrap_ci(y, p, n_boot=n_boot, seed=seed)
+        row = {"model": name, "r2": ci.point, "r2_lo": ci.ci_low, "r2_hi": ci.ci_high,
+               "n": ci.n, "noise_level": noise_level}
+        if name != baseline_name:
+            pb = paired_bootstrap(y, p, base, n_boot=n_boot, seed=seed)
+            row.update(delta_r2=pb.difference, delta_lo=pb.ci_low, delta_hi=pb.ci_high,
+                       frac_le_zero=pb.frac_le_zero)
+        score_rows.append(row)
+    scheme = physical_3x3()
+    frame = pd.DataFrame(lab["test"], columns=list(LABELS))
+    bins = scheme.assign(frame)
+    bin_rows = []
+    for name in [baseline_name, *names]:
+        p = base if name == baseline_name else preds[name]
+        for b, bname in enumerate(scheme.bin_names()):
+            sel = bins == b
+            score = float(r2(y[sel], p[sel])) if sel.sum() >= 2 else float("nan")
+            bin_rows.append({"model": name, "bin": b, "name": bname, "n": int(sel.sum()),
+                             "r2": score})
+    pull_rows, crlb_rows = [], []
+    crlb = None if crlb_sigma is None else np.asarray(crlb_sigma, dtype=np.float64)
+    if crlb is not None and crlb.shape != y.shape:
+        raise ShapeMismatchError(f"crlb_sigma must hold one σ per test star {y.shape}; got "
+                                 f"{crlb.shape}.")
+    for name, sig in sigmas.items():
+        err = preds[name + "_labels"] - lab["test"]
+        for j, label in enumerate(LABELS):
+            pull_rows.append({"model": name, "label": label, **pull_stats(err[:, j], sig[:, j]),
+                              "median_sigma": float(np.median(sig[:, j]))})
+        if crlb is not None:
+            ratio = sig[:, 1] / crlb
+            crlb_rows.append({"model": name, "median_sigma": float(np.median(sig[:, 1])),
+                              "median_crlb": float(np.median(crlb)),
+                              "median_ratio": float(np.median(ratio)),
+                              "share_below_crlb": float(np.mean(ratio < 1)),
+                              "rms_error": float(np.sqrt(np.mean(err[:, 1] ** 2)))})
+    pred_frame = pd.DataFrame({"test_index": np.arange(y.size), "log_g": y, baseline_name: base,
+                               **{n: preds[n] for n in names},
+                               **{f"{n}_sigma": s[:, 1] for n, s in sigmas.items()}})
+    return PeerResult(
+        scores=pd.DataFrame(score_rows), per_bin=pd.DataFrame(bin_rows),
+        pulls=pd.DataFrame(pull_rows),
+        sigma_vs_crlb=pd.DataFrame(crlb_rows) if crlb is not None else None,
+        predictions=pred_frame, timings=pd.DataFrame(timings),
+        settings={**settings.as_dict(), "init": init_source, "seed": seed, "n_boot": n_boot,
+                  "models": list(models)})
+

@@ -1,0 +1,23 @@
+"""Peer models astronomers use instead of Ridge experts: The Cannon, a Payne-style emulator fit
+and a StarNet-style CNN. Each fits the noisy flux; the error array enters only as χ² weights
+(Cannon, emulator) or to draw training noise (CNN), never as a feature.
+"""
+
+from __future__ import annotations
+
+from moehelpers.models.peers._common import LABELS, FitResult, batched_lm, bin_ivar
+from moehelpers.models.peers.cannon import CannonModel, monomial_exponents
+from moehelpers.models.peers.cnn import CNNRegressor
+from moehelpers.models.peers.emulator import EmulatorFit, fit_scatter
+
+__all__ = [
+    "LABELS",
+    "CNNRegressor",
+    "CannonModel",
+    "EmulatorFit",
+    "FitResult",
+    "batched_lm",
+    "bin_ivar",
+    "fit_scatter",
+    "monomial_exponents",
+]
