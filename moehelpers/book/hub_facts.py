@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from moehelpers.book.report import fmt
+from moehelpers.evaluation.ceiling import BAYES_CEILING_MODEL, CEILING_MODEL
 from moehelpers.records import references
 
 __all__ = ["CEILING_MODEL", "conclusion", "headline", "is_ceiling", "noise_of", "safe",
@@ -73,9 +74,6 @@ def verdict_summary(rec: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ headline models
-#: Model names of the Fisher ceiling rows (the figure and the fraction table find them here).
-CEILING_MODEL = "Fisher ceiling R²_max (set level)"
-BAYES_CEILING_MODEL = "shrinkage ceiling (approx.)"
 
 
 def is_ceiling(model: str) -> bool:

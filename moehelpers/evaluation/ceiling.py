@@ -59,10 +59,14 @@ from numpy.typing import ArrayLike
 from moehelpers.data.grid import SpectralGrid, lagrange_stencil
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 
+#: Model names of the ceiling's headline rows (the hub's figures and fraction table use them).
+CEILING_MODEL = "Fisher ceiling R²_max (set level)"
+BAYES_CEILING_MODEL = "shrinkage ceiling (approx.)"
+
 __all__ = [
-    "CEILING_ID", "LABEL_NAMES", "LABEL_SCALE", "MEDIAN_WINDOW", "Ceiling", "compute_ceiling",
-    "fisher", "flux_jacobian", "lagrange_derivative",
-    "marginal_bound", "r2_ceiling",
+    "BAYES_CEILING_MODEL", "CEILING_ID", "CEILING_MODEL", "LABEL_NAMES", "LABEL_SCALE",
+    "MEDIAN_WINDOW", "Ceiling", "compute_ceiling", "fisher", "flux_jacobian",
+    "lagrange_derivative", "marginal_bound", "r2_ceiling",
 ]
 
 #: Record id of the ceiling notebook (``runs/<run>/records/BEYOND-ceiling.json``).
