@@ -57,6 +57,7 @@ TINY: dict[str, dict] = {
                        "gate_components": 5, "n_components": 8, "n_experts_list": [2],
                        "max_epochs": 2, "patience": 2, "pretrain_epochs": 1,
                        "expert_hidden": 8, "gate_hidden": 4},
+    "20_beyond_peers": {"noise_levels": [0.0, 1.0], "peer_models": ["cannon", "emulator", "cnn"]},
     "15_mvp7_window_gate": {"n_boot": 50, "min_bin_train": 20, "min_bin_val": 5,
                             "gate_components": 5, "gate_fraction": 0.3},
 }
