@@ -261,9 +261,14 @@ def test_compute_ceiling_on_sampler_data(tmp_path) -> None:
 
 # ----------------------------------------------------------------------------- comparison
 def _write(tmp_path, mvp_id, tables, params=None, metrics=None):
+    from moehelpers.records import registry
+
+    entry = registry.mvp(mvp_id)  # a record must judge every hypothesis its MVP tests
+    verdicts = [results.verdict(h, 1.0, 0.0, tests=h) for h in (entry.hypotheses if entry
+                                                                 else ())]
     results.record(mvp_id, run="r", params={"seed": 1, **(params or {})},
                    dataset={"generator": {"n": 1}}, metrics=metrics or {}, tables=tables,
-                   runs_dir=tmp_path)
+                   verdicts=verdicts, runs_dir=tmp_path)
 
 
 def test_recorded_r2_and_fraction_of_ceiling(tmp_path) -> None:

@@ -19,16 +19,19 @@ H23 = next(h for h in HYPOTHESES if h.id == "H2.3")
 
 
 def _rec(runs: Path, run: str, mvp_id: str, metrics: dict, verdicts: list | None = None,
-         params: dict | None = None, tables: dict | None = None) -> Path:
+         params: dict | None = None, tables: dict | None = None,
+         headline: list | None = None) -> Path:
     return results.record(mvp_id, run=run, params={"seed": 1, **(params or {})},
                           dataset={"generator": {"test": 1}}, metrics=metrics,
-                          verdicts=verdicts or [], tables=tables, runs_dir=runs)
+                          verdicts=verdicts or [], tables=tables, runs_dir=runs,
+                          headline=headline)
 
 
 def _mvp0(runs: Path, run: str, noise: float, r2: float, n_train: int = 100) -> None:
     _rec(runs, run, "MVP-0", {"noise_levels": [noise], "r2": [r2], "r2_lo": [r2 - 0.02],
                               "r2_hi": [r2 + 0.02]},
-         [results.verdict("monotone", 1.0, 1.0)], {"noise_levels": [noise], "n_train": n_train})
+         [results.verdict("monotone", 1.0, 1.0)], {"noise_levels": [noise], "n_train": n_train},
+         headline=[results.headline_row("global Ridge", noise, r2, (r2 - 0.02, r2 + 0.02))])
 
 
 def _fragments(root: Path) -> dict[str, str]:
@@ -48,7 +51,8 @@ def test_no_records_at_all_gives_not_run_rows(tmp_path: Path) -> None:
 def test_partial_and_broken_records_never_crash(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     _mvp0(runs, "default", 0.2, 0.7)
-    _rec(runs, "default", "MVP-1.1", {"delta_r2": 0.05})  # lacks most fields
+    _rec(runs, "default", "MVP-1.1", {"delta_r2": 0.05},  # lacks most fields
+         [results.verdict("H1.2", 0.05, 0.03)])
     (runs / "default" / "records" / "MVP-2.0.json").write_text("{not json")
     pages = _fragments(tmp_path)
     q1 = next(line for line in pages["questions.md"].splitlines() if line.startswith("| Q1 |"))
@@ -166,11 +170,15 @@ def test_models_are_drawn_as_a_fraction_of_the_fisher_ceiling(tmp_path: Path) ->
     _mvp0(runs, "default", 0.2, 0.70)
     by_noise = pd.DataFrame({"noise_level": [0.2, 1.0], "r2_max_set": [0.875, -1.8],
                              "r2_bayes_set": [0.9, 0.5]})
-    _rec(runs, "default", "BEYOND-ceiling", {"x": 1.0}, tables={"by_noise": by_noise,
-                                                                 "headline": by_noise})
+    from moehelpers.evaluation.ceiling import BAYES_CEILING_MODEL
+
+    head = [results.headline_row(CEILING_MODEL, lv, r) for lv, r in ((0.2, 0.875), (1.0, -1.8))]
+    head += [results.headline_row(BAYES_CEILING_MODEL, lv, r) for lv, r in ((0.2, 0.9), (1.0, 0.5))]
+    _rec(runs, "default", "BEYOND-ceiling", {"x": 1.0}, tables={"by_noise": by_noise},
+         headline=head)
     long = cross_run_table(load_state(tmp_path))
     ceil = long[long["model"] == CEILING_MODEL].set_index("noise_level")["r2"]
-    assert ceil.loc[0.2] == pytest.approx(0.875)  # its odd "headline" table is not used
+    assert ceil.loc[0.2] == pytest.approx(0.875)
     frac = ceiling_fractions(long)
     assert list(frac["mvp_id"]) == ["MVP-0"]  # the bounds themselves are not divided
     assert frac["r2"].iloc[0] == pytest.approx(0.70 / 0.875)
@@ -180,3 +188,18 @@ def test_models_are_drawn_as_a_fraction_of_the_fisher_ceiling(tmp_path: Path) ->
     # no ceiling record: no fraction figure, no crash
     (runs / "default" / "records" / "BEYOND-ceiling.json").unlink()
     assert "fraction of the Fisher ceiling" not in _fragments(tmp_path)["runs.md"]
+
+
+def test_the_hub_reads_r2_only_from_declared_headlines(tmp_path: Path) -> None:
+    """A record without a headline table adds no model: the hub knows no record key."""
+    runs = tmp_path / "runs"
+    _rec(runs, "default", "MVP-0", {"noise_levels": [0.2], "r2": [0.7], "r2_lo": [0.6],
+                                    "r2_hi": [0.8]}, [results.verdict("monotone", 1.0, 1.0)],
+         {"noise_levels": [0.2]})
+    assert cross_run_table(load_state(tmp_path)).empty
+    import inspect
+
+    from moehelpers.book import hub_facts
+
+    assert "_HEADLINES" not in vars(hub_facts)
+    assert '"r2_global_covered"' not in inspect.getsource(hub_facts)

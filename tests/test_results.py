@@ -69,7 +69,7 @@ def test_round_trip(tmp_path: Path) -> None:
     per_bin = rec["metrics"]["per_bin"]
     assert per_bin[0] == 0.1 and math.isnan(per_bin[1]) and per_bin[2] == math.inf
     assert rec["verdicts"]["H1"] == {"rule": "ΔR² ≥ 0.03", "op": ">=", "value": 0.045,
-                                     "threshold": 0.03, "passed": True}
+                                     "threshold": 0.03, "passed": True, "tests": None}
     assert set(rec["provenance"]) >= {"created_utc", "git_commit", "moehelpers", "numpy"}
     pd.testing.assert_frame_equal(results.table(rec, "bins"), mixed_table())
     text = path.read_text(encoding="utf-8")
@@ -225,7 +225,7 @@ def test_corrupt_file_named_or_skipped(tmp_path: Path) -> None:
 
 def test_runs_dir_resolution(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv(results.RUNS_DIR_ENV, raising=False)
-    repo = Path(results.__file__).resolve().parents[1]
+    repo = Path(results.__file__).resolve().parents[2]
     assert results.resolve_runs_dir() == repo / "runs"
     monkeypatch.setenv(results.RUNS_DIR_ENV, str(tmp_path))
     assert results.record_path("r", "m") == tmp_path / "r" / "records" / "m.json"
@@ -239,3 +239,40 @@ def test_file_identity(tmp_path: Path) -> None:
     assert ident["size_bytes"] == 7 and len(ident["sha256"]) == 64
     with pytest.raises(DataFileNotFoundError):
         results.file_identity(tmp_path / "missing.h5")
+
+
+def test_verdicts_name_the_hypothesis_they_test(tmp_path: Path) -> None:
+    kw = {"run": "r", "params": {"seed": 1}, "dataset": {"generator": {"n": 1}},
+          "metrics": {}, "runs_dir": tmp_path}
+    assert results.verdict("H1.2_ci", 0.1, 0.0)["tests"] == "H1.2"  # named after it
+    assert results.verdict("alpha_interior", 1.0, 1.0)["tests"] is None  # a check
+    with pytest.raises(InvalidParameterError, match="not a hypothesis of the registry"):
+        results.verdict("x", 1.0, 0.0, tests="H9.9")
+    # MVP-6.1 tests H3.1: a record none of whose verdicts names it cannot be written
+    with pytest.raises(InvalidParameterError, match=r"H3\.1"):
+        results.record("MVP-6.1", verdicts=[results.verdict("nn_gt", 0.1, 0.0)], **kw)
+    # a verdict naming a hypothesis the registry gives another MVP is refused
+    with pytest.raises(InvalidParameterError, match="does not assign"):
+        results.record("MVP-6.1", verdicts=[results.verdict("nn_gt", 0.1, 0.0, tests="H3.1"),
+                                            results.verdict("H1.2", 0.1, 0.0)], **kw)
+    path = results.record("MVP-6.1", verdicts=[results.verdict("nn_gt", 0.1, 0.0, tests="H3.1")],
+                          **kw)
+    assert results.load_record("r", "MVP-6.1", tmp_path)["verdicts"]["nn_gt"]["tests"] == "H3.1"
+    assert path.is_file()
+
+
+def test_headline_is_validated_on_write(tmp_path: Path) -> None:
+    kw = {"run": "r", "params": {"seed": 1}, "dataset": {"generator": {"n": 1}},
+          "metrics": {}, "runs_dir": tmp_path}
+    row = results.headline_row("global Ridge", 0.2, 0.7, (0.65, 0.75))
+    results.record("X", headline=[row], **kw)
+    tab = results.table(results.load_record("r", "X", tmp_path), "headline")
+    assert list(tab.columns) == results.HEADLINE_COLUMNS and tab["r2"].iloc[0] == 0.7
+    for bad, needle in [([{"model": "m", "r2": 0.5}], "noise_level"),
+                        ([{**row, "noise_level": -1.0}], "≥ 0"),
+                        ([{**row, "r2_lo": 0.9}], "r2_lo"),
+                        ([row, row], "unique"),
+                        ([{**row, "extra": 1}], "not part of the schema"),
+                        ([{**row, "model": ""}], "model name")]:
+        with pytest.raises(InvalidParameterError, match=needle):
+            results.record("X", headline=bad, **kw)
