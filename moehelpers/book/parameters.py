@@ -139,8 +139,7 @@ def _check_element(name: str, i: int, value: Any, inner: str) -> Any:
         out = check_value(name, value, inner)
     except InvalidParameterError as exc:
         raise InvalidParameterError(str(exc).replace(f"Parameter {name!r}",
-                                                     f"Parameter {name!r} (element {i})", 1)
-                                    ) from None
+                                                     f"Parameter '{name}[{i}]'", 1)) from None
     return out
 
 

@@ -154,7 +154,7 @@ def _params_for(path: Path, run: str, noise: float | None,
     for name in _RUNNER_PARAMETERS:
         if name in declared:
             params[name] = run
-    if noise is not None:  # every notebook declares noise_level (multi-level ones add it)
+    if noise is not None and "noise_level" in declared:  # multi-level notebooks add it
         params["noise_level"] = noise
     for name, value in overrides.items():
         if name in declared:
