@@ -27,8 +27,18 @@ from moehelpers.errors import (
     ShapeMismatchError,
 )
 
-__all__ = ["LABELS", "FitResult", "batched_lm", "bin_ivar", "check_flux_ivar", "check_labels",
-           "require_torch", "torch_device", "torch_threads"]
+__all__ = [
+    "LABELS",
+    "FitResult",
+    "batched_lm",
+    "bin_ivar",
+    "check_flux_ivar",
+    "check_labels",
+    "chi2_fit",
+    "require_torch",
+    "torch_device",
+    "torch_threads",
+]
 
 #: Label columns every peer model fits, in this order.
 LABELS = ("T_eff", "log_g", "M_H")
@@ -237,3 +247,30 @@ def batched_lm(model: ModelFn, x: np.ndarray, c: np.ndarray, starts: list[np.nda
     eye = np.eye(k)
     cov = np.linalg.inv(best_h + 1e-12 * eye)
     return FitResult(best_z, cov, best_chi2, which, used)
+
+
+def chi2_fit(model: Any, flux: Any, ivar: Any, init: Any = None) -> FitResult:
+    """Per-star χ² fit of a fitted label → flux model (Cannon, emulator), physical units.
+
+    ``model`` provides ``_model`` (scaled labels → flux, Jacobian), ``s2_`` (extra variance
+    per pixel), the label scaling (``label_centre_``, ``label_scale_``, bounds ``z_lo_``,
+    ``z_hi_``), the training labels ``train_z_`` and its median ``z_median_``, and
+    ``n_random_starts``, ``n_iter``, ``seed``. Starts: the training median, ``init`` when given
+    (e.g. Ridge predictions), and random training labels; the lowest χ² wins.
+    """
+    model._check_fitted()
+    x, w = check_flux_ivar(flux, ivar, n_pixels=model.n_features_in_)
+    m = w > 0
+    c = m / np.where(m, 1.0 / np.where(m, w, 1.0) + model.s2_, 1.0)
+    n = x.shape[0]
+    starts = [np.broadcast_to(model.z_median_, (n, 3))]
+    if init is not None:
+        starts.append((check_labels(init, n, "init") - model.label_centre_) / model.label_scale_)
+    rng = np.random.default_rng(model.seed)
+    for _ in range(int(model.n_random_starts)):
+        starts.append(model.train_z_[rng.integers(0, model.train_z_.shape[0], n)])
+    res = batched_lm(model._model, x, c, starts, lo=model.z_lo_, hi=model.z_hi_,
+                     n_iter=int(model.n_iter))
+    sc = model.label_scale_
+    return FitResult(res.labels * sc + model.label_centre_, res.cov * np.outer(sc, sc),
+                     res.chi2, res.start, res.n_iter)

@@ -35,9 +35,9 @@ from moehelpers._validation import check_choice, check_x
 from moehelpers.errors import InvalidParameterError
 from moehelpers.models.peers._common import (
     FitResult,
-    batched_lm,
     check_flux_ivar,
     check_labels,
+    chi2_fit,
     require_torch,
     torch_device,
     torch_threads,
@@ -275,22 +275,7 @@ class EmulatorFit:
 
     def predict_with_uncertainty(self, flux: Any, ivar: Any, init: Any = None) -> FitResult:
         """Labels, covariance and χ² of every noisy spectrum (physical units); see CannonModel."""
-        self._check_fitted()
-        x, w = check_flux_ivar(flux, ivar, n_pixels=self.n_features_in_)
-        m = w > 0
-        c = m / np.where(m, 1.0 / np.where(m, w, 1.0) + self.s2_, 1.0)
-        n = x.shape[0]
-        starts = [np.broadcast_to(self.z_median_, (n, 3))]
-        if init is not None:
-            starts.append((check_labels(init, n, "init") - self.label_centre_) / self.label_scale_)
-        rng = np.random.default_rng(self.seed)
-        for _ in range(int(self.n_random_starts)):
-            starts.append(self.train_z_[rng.integers(0, self.train_z_.shape[0], n)])
-        res = batched_lm(self._model, x, c, starts, lo=self.z_lo_, hi=self.z_hi_,
-                         n_iter=int(self.n_iter))
-        sc = self.label_scale_
-        return FitResult(res.labels * sc + self.label_centre_, res.cov * np.outer(sc, sc),
-                         res.chi2, res.start, res.n_iter)
+        return chi2_fit(self, flux, ivar, init)
 
     def predict(self, flux: Any, ivar: Any, init: Any = None) -> np.ndarray:
         """Fitted labels (n_stars, 3): Teff, log g, [M/H]."""
