@@ -201,6 +201,8 @@ def _check_hypotheses(mvp_id: str, verdicts: Mapping[str, Mapping[str, Any]]) ->
 def _check_headline(rows: Any) -> pd.DataFrame:
     """The record's headline table: one row per main model, the hub's only source of R²."""
     df = pd.DataFrame(list(rows) if not isinstance(rows, pd.DataFrame) else rows).copy()
+    if df.empty and not len(df.columns):  # a notebook that fits no model declares []
+        df = pd.DataFrame(columns=HEADLINE_REQUIRED)
     missing = [c for c in HEADLINE_REQUIRED if c not in df.columns]
     if missing:
         raise InvalidParameterError(
