@@ -37,7 +37,8 @@ def _set(n: int, p: int, seed: int) -> SpectraSet:
     mh = rng.uniform(-2.5, 0.75, n)
     w0, w1 = rng.normal(size=p), rng.normal(size=p)
     labels = pd.DataFrame({"T_eff": rng.uniform(3750.0, 6000.0, n),
-                           "log_g": flux @ w0 + mh * (flux @ w1) * 0.3,
+                           # a physical log g (the loader refuses values outside −1…6)
+                           "log_g": 3.0 + 2.0 * np.tanh(0.1 * (flux @ w0 + mh * (flux @ w1) * 0.3)),
                            "M_H": mh})
     return SpectraSet(np.linspace(7100.0, 8850.0, p), flux, error, labels)
 
