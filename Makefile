@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 RUN ?=
 NOISE ?=
 NOTEBOOKS ?=
+FLUX_KIND ?=
 
 .PHONY: help venv test lint pytest book book-html check-html run data lab grid benchmark clean clean-runs
 
@@ -16,6 +17,8 @@ help:
 	@echo "make data      write data/default/{train,val,test}/dataset.h5 from the committed grid"
 	@echo "make run NOISE=0.35 [RUN=name] execute the notebooks at new parameters into runs/<name>"
 	@echo "                (RUN defaults to noise0.35; without NOISE to default)"
+	@echo "make run FLUX_KIND=distorted RUN=continuum  the same models on spectra whose"
+	@echo "                continuum shape is randomly distorted (or normalized: divided by it)"
 	@echo "make book-html rebuild the HTML from the runs present (no notebook executed)"
 	@echo "make check-html open the built book offline in headless Chromium (plots, math, console)"
 	@echo "make lab       open JupyterLab on the notebooks"
@@ -53,7 +56,7 @@ check-html: $(STAMP)
 	$(PY) -m moehelpers check-html
 
 run: $(STAMP)
-	$(PY) -m moehelpers run $(if $(RUN),--name $(RUN)) $(if $(NOISE),--noise $(NOISE)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
+	$(PY) -m moehelpers run $(if $(RUN),--name $(RUN)) $(if $(NOISE),--noise $(NOISE)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS)) $(if $(FLUX_KIND),-p flux_kind=$(FLUX_KIND))
 
 # JUPYTER_PATH first: the venv's "python3" kernel (the one papermill uses) wins over any
 # user-level kernel of the same name. JupyterLab refuses to run as root without

@@ -46,10 +46,15 @@ def runs_dir() -> Path:
     return Path(env) if env else repo_root() / "runs"
 
 
-def default_data_dir() -> Path:
-    """Folder of the default dataset (``$MOE_DATA_DIR`` or ``<repo>/data/default``)."""
+def default_data_dir(kind: str = "physical") -> Path:
+    """Folder of the default dataset (``$MOE_DATA_DIR`` or ``<repo>/data/default``).
+
+    ``kind="normalized"``: its continuum-normalised twin, the same folder name with
+    ``-normalized`` appended (``data/default-normalized``).
+    """
     env = os.environ.get("MOE_DATA_DIR")
-    return Path(env) if env else repo_root() / "data" / "default"
+    root = Path(env) if env else repo_root() / "data" / "default"
+    return root if kind == "physical" else root.with_name(f"{root.name}-{kind}")
 
 
 def stats_dir() -> Path:

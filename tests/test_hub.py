@@ -145,6 +145,9 @@ def test_noise_runs_get_their_own_name_by_default() -> None:
     assert run_name(None, None) == "default"
     assert run_name(None, 0.35) == "noise0.35"
     assert run_name("mine", 0.35) == "mine"
+    assert run_name(None, None, {"flux_kind": "distorted"}) == "distorted"
+    assert run_name(None, 0.35, {"flux_kind": "normalized"}) == "noise0.35-normalized"
+    assert run_name(None, None, {"flux_kind": "physical"}) == "default"
 
 
 def test_notebook_link_comes_from_the_run_manifest(tmp_path: Path) -> None:

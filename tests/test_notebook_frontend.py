@@ -173,3 +173,31 @@ def test_plain_papermill_at_a_new_noise_level_writes_records_at_it(stem, tiny_da
     head = table(load_record("plain", rec["mvp_id"], env_runs), "headline")
     levels = set(head["noise_level"].round(6))
     assert 0.35 in levels, levels
+
+
+def test_flux_kind_reaches_the_record_and_changes_the_data(tiny_data, tmp_path):
+    """``-p flux_kind distorted`` with plain papermill: the record names the distortion, and the
+    models see other spectra (a different test R² than the physical run on the same stars)."""
+    nb = next(p for p in list_notebooks() if p.stem == "01_mvp0_global_ridge")
+    from moehelpers.records.store import load_record, table
+
+    r2 = {}
+    for kind in ("physical", "distorted"):
+        args = ["-p", "data_path", str(tiny_data), "-p", "run_name", kind, "-p", "n_boot", "20",
+                "-p", "flux_kind", kind, "-p", "distortion_amplitude", "0.2",
+                "-y", json.dumps({"noise_levels": [0.2]})]
+        for k in ("n_train", "n_val", "n_test"):
+            args += ["-p", k, str(SMALL[k])]
+        res = subprocess.run([sys.executable, "-m", "papermill", str(nb),
+                              str(tmp_path / f"{kind}.ipynb"), *args, "--cwd", str(nb.parent),
+                              "--no-progress-bar"], capture_output=True, text=True, timeout=600,
+                             env={**os.environ, "MOE_RUNS_DIR": str(tmp_path / "runs")})
+        assert res.returncode == 0, res.stderr[-3000:]
+        rec = load_record(kind, "MVP-0", tmp_path / "runs")
+        r2[kind] = float(table(rec, "headline")["r2"].iloc[0])
+        if kind == "distorted":
+            assert rec["dataset"]["flux_kind"] == {"kind": "distorted", "amplitude": 0.2,
+                                                   "order": 3, "seed": 0}
+        else:
+            assert "flux_kind" not in rec["dataset"]
+    assert r2["physical"] != r2["distorted"]

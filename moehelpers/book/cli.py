@@ -40,14 +40,21 @@ def parse_param(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def run_name(name: str | None, noise: float | None) -> str:
-    """The run's folder name: ``name``, else ``noise<level>`` for ``--noise``, else ``default``.
+def run_name(name: str | None, noise: float | None,
+             params: dict[str, Any] | None = None) -> str:
+    """The run's folder name: ``name``, else one made of what differs from the default run.
 
-    So ``run --noise 0.35`` never overwrites the default run by accident.
+    ``--noise 0.35`` → ``noise0.35``; ``-p flux_kind=distorted`` → ``distorted`` (both:
+    ``noise0.35-distorted``); nothing → ``default``. So a run at other data settings never
+    overwrites the default run by accident.
     """
     if name:
         return name
-    return "default" if noise is None else f"noise{noise:g}"
+    parts = [] if noise is None else [f"noise{noise:g}"]
+    kind = (params or {}).get("flux_kind", "physical")
+    if kind != "physical":
+        parts.append(str(kind))
+    return "-".join(parts) or "default"
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -63,7 +70,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from moehelpers.book.runner import execute_run
 
     params = dict(parse_param(p) for p in args.param)
-    summary = execute_run(run_name(args.name, args.noise), notebooks=args.notebooks,
+    summary = execute_run(run_name(args.name, args.noise, params), notebooks=args.notebooks,
                           noise=args.noise, params=params, force=args.force)
     print(summary.to_text())
     return 0 if summary.ok else 1

@@ -103,8 +103,11 @@ class Context:
 
             self._need("data_path", "n_train", "n_val", "n_test")
             p = self.params
+            kind = {k: p[k] for k in ("flux_kind", "distortion_amplitude", "distortion_seed")
+                    if k in p}
             self._splits = load_splits(p["data_path"], n_train=p["n_train"], n_val=p["n_val"],
-                                       n_test=p["n_test"], split_seed=p.get("split_seed", 0))
+                                       n_test=p["n_test"], split_seed=p.get("split_seed", 0),
+                                       **kind)
         return self._splits
 
     def noisy(self, level: float | None = None, *, seed: int | None = None,
@@ -153,7 +156,7 @@ class Context:
                notes: str | None = None, dataset: Mapping[str, Any] | None = None,
                mvp_id: str | None = None, extra_params: Mapping[str, Any] | None = None
                ) -> Path:
-        """Write this notebook's record; parameters, dataset, run and seconds filled in.
+        """Write this notebook's record; parameters, dataset, run and wall time filled in.
 
         Parameters
         ----------
@@ -183,8 +186,8 @@ class Context:
         params = {**self.params, **(extra_params or {})}
         return store.record(
             mvp_id or self.mvp_id, run=self.params["run_name"], params=params,
-            dataset=dataset, metrics={**metrics, "seconds": round(self.seconds, 3)},
-            tables=tables, verdicts=verdicts, notes=notes, headline=headline)
+            dataset=dataset, metrics=metrics, tables=tables, verdicts=verdicts, notes=notes,
+            headline=headline, wall_seconds=self.seconds)
 
 
 def start(mvp_id: str, namespace: MutableMapping[str, Any], *, plots: bool = True) -> Context:

@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moehelpers.data.flux_kind import FLUX_KINDS
 from moehelpers.errors import InvalidParameterError, RunnerError
 
 __all__ = [
+    "CHOICES",
     "RANGES",
     "Range",
     "check_unknown",
@@ -79,7 +81,12 @@ RANGES: tuple[tuple[str, Range], ...] = (
     (r"min_bin_\w+|n_\w+|k_\w+|max_\w+|.*_epochs|.*_factor|.*_bins?|.*_k",
      Range(0.0, why="Counts are non-negative.")),
     (r".*_frac(tion)?|.*_share|ci", Range(0.0, 1.0, why="A fraction lies in [0, 1].")),
+    (r"distortion_amplitude", Range(0.0, 0.5, why="σ of each Legendre coefficient of ln flux "
+                                    "(moehelpers.data.flux_kind).")),
 )
+
+#: Allowed values of string parameters, by name.
+CHOICES: dict[str, tuple[str, ...]] = {"flux_kind": FLUX_KINDS}
 
 _SCALARS: dict[str, tuple[type, ...]] = {
     "float": (float, int), "int": (int,), "str": (str,), "bool": (bool,),
@@ -131,6 +138,10 @@ def check_value(name: str, value: Any, declared: str) -> Any:
     rng = _range_for(name)
     if rng is not None and not isinstance(out, list):
         rng.check(name, out)
+    if name in CHOICES and out not in CHOICES[name]:
+        raise InvalidParameterError(
+            f"Parameter {name!r} must be one of {', '.join(map(repr, CHOICES[name]))}; got "
+            f"{out!r}. Pass e.g. -p {name}={CHOICES[name][-1]}.")
     return out
 
 

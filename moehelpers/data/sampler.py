@@ -376,6 +376,7 @@ def default_dataset(
     grid: GridLike | None = None,
     noise_model: FibreNoiseModel | None = None,
     progress: bool = True,
+    kind: str = "physical",
 ) -> dict[str, Path]:
     """Write (or reuse) ``<root>/{train,val,test}/dataset.h5`` of the book.
 
@@ -399,13 +400,16 @@ def default_dataset(
         As in :func:`make_dataset`.
     progress : bool, default=True
         Show a tqdm progress bar over the stars generated.
+    kind : {"physical", "normalized"}, default="physical"
+        As in :func:`make_dataset`; the continuum-normalised variant lives in its own folder
+        (:func:`moehelpers.paths.default_data_dir` with ``kind="normalized"``).
 
     Returns
     -------
     dict of str to Path
         ``{"train": ..., "val": ..., "test": ...}``.
     """
-    root = Path(root) if root is not None else default_data_dir()
+    root = Path(root) if root is not None else default_data_dir(kind)
     grid = _resolve_grid(grid)
     noise_model = noise_model if noise_model is not None else FibreNoiseModel()
     sizes = {"train": n_train, "val": n_val, "test": n_test}
@@ -414,7 +418,8 @@ def default_dataset(
     todo = []
     for name in _SPLITS:
         digest = dataset_settings(
-            sizes[name], seeds[name], grid=grid, noise_model=noise_model, store_noisy=name == "test"
+            sizes[name], seeds[name], grid=grid, noise_model=noise_model, kind=kind,
+            store_noisy=name == "test",
         )["settings_sha256"]
         if not force and paths[name].is_file() and _stored_settings_hash(paths[name]) == digest:
             log.info("reusing %s (settings unchanged)", paths[name])
@@ -431,6 +436,7 @@ def default_dataset(
                 seeds[name],
                 grid=grid,
                 noise_model=noise_model,
+                kind=kind,
                 store_noisy=name == "test",
                 progress=bar,
                 meta={"split": name, "parent_seed": seed},

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from moehelpers.data import spectra as _data
+from moehelpers.data.flux_kind import check_flux_kind, distort
 from moehelpers.errors import DataFileNotFoundError, InvalidParameterError
 from moehelpers.paths import default_data_dir, repo_root
 
@@ -98,6 +99,9 @@ def load_splits(
     n_val: int | None = None,
     n_test: int | None = None,
     split_seed: int = 0,
+    flux_kind: str = "physical",
+    distortion_amplitude: float = 0.05,
+    distortion_seed: int = 0,
 ) -> Splits:
     """Load the three splits of a dataset.
 
@@ -112,14 +116,33 @@ def load_splits(
         ``split_seed``.
     n_train, n_val, n_test : int, optional
         Sizes; ``None`` takes all rows of that split (must be given for a single source).
+    split_seed : int, default=0
+        Seed of the permutation that splits a single source.
+    flux_kind : {"physical", "normalized", "distorted"}, default="physical"
+        Which flux the models see (:mod:`moehelpers.data.flux_kind`): as stored; divided by
+        the true continuum (the embedded data's continuum-normalised twin, written once when
+        missing, or a dataset generated with ``kind="normalized"``); or with a random smooth
+        continuum distortion per star.
+    distortion_amplitude : float, default=0.05
+        ``"distorted"`` only: σ of each Legendre coefficient of ``ln`` flux (orders 1–3).
+    distortion_seed : int, default=0
+        ``"distorted"`` only: seed of the distortions (per split, frozen per star).
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown ``flux_kind``, or ``"normalized"`` for data whose continuum is unknown.
     """
+    flux_kind = check_flux_kind(flux_kind)
     if data_path in ("", None):
-        root = default_data_dir()
+        data_kind = "normalized" if flux_kind == "normalized" else "physical"
+        root = default_data_dir(data_kind)
         if any(_find_split(root, s) is None for s in SPLITS):
             from moehelpers.data.sampler import default_dataset
 
-            log.info("default dataset missing under %s: writing it (make data)", root)
-            default_dataset(root)
+            log.info("default %s dataset missing under %s: writing it (make data)",
+                     data_kind, root)
+            default_dataset(root, kind=data_kind)
     else:
         root = Path(data_path)
         if not root.exists():
@@ -151,7 +174,31 @@ def load_splits(
         sets = {s: full.subset(np.sort(perm[cut[i]:cut[i + 1]])) for i, s in enumerate(SPLITS)}
         paths = dict.fromkeys(SPLITS, root)
         split_info = {"split_seed": split_seed}
-    return Splits(**sets, identity={**_identity(sets, paths), **split_info})
+    sets, kind_info = _apply_flux_kind(sets, root, flux_kind, distortion_amplitude,
+                                       distortion_seed)
+    return Splits(**sets, identity={**_identity(sets, paths), **split_info, **kind_info})
+
+
+def _apply_flux_kind(sets: dict[str, _data.SpectraSet], root: Path, flux_kind: str,
+                     amplitude: float, seed: int
+                     ) -> tuple[dict[str, _data.SpectraSet], dict[str, Any]]:
+    """The sets as ``flux_kind`` asks, and the identity entry that records it."""
+    if flux_kind == "physical":
+        return sets, {}
+    if flux_kind == "normalized":
+        kinds = {s: (ss.meta.get("stored", {}) or {}).get("kind") for s, ss in sets.items()}
+        if any(k != "normalized" for k in kinds.values()):
+            raise InvalidParameterError(
+                f"flux_kind='normalized' needs continuum-normalised spectra, but {str(root)!r} "
+                f"holds {kinds} (the continuum of these stars is unknown). Use data_path='' "
+                "(the embedded data's normalised twin is written on first use), a dataset "
+                "written by moehelpers.data.sampler.make_dataset(kind='normalized'), or "
+                "flux_kind='distorted' to test robustness to the continuum on your own data.")
+        return sets, {"flux_kind": {"kind": "normalized"}}
+    out = {s: distort(ss, s, amplitude=amplitude, seed=seed) for s, ss in sets.items()}
+    info = {k: v for k, v in out["train"].meta["flux_kind"].items()
+            if k != "rms_ln_distortion"}
+    return out, {"flux_kind": info}
 
 
 def noise_seed(seed: int, split: str, noise_level: float) -> int:

@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from moehelpers.data.flux_kind import continuum_basis
 from moehelpers.data.grid import SpectralGrid, lagrange_stencil
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 
@@ -66,7 +67,7 @@ BAYES_CEILING_MODEL = "shrinkage ceiling (approx.)"
 __all__ = [
     "BAYES_CEILING_MODEL", "CEILING_ID", "CEILING_MODEL", "LABEL_NAMES", "LABEL_SCALE",
     "MEDIAN_WINDOW", "Ceiling", "compute_ceiling", "fisher", "flux_jacobian",
-    "lagrange_derivative", "marginal_bound", "r2_ceiling",
+    "lagrange_derivative", "marginal_bound", "marginal_fisher", "r2_ceiling",
 ]
 
 #: Record id of the ceiling notebook (``runs/<run>/records/BEYOND-ceiling.json``).
@@ -260,6 +261,26 @@ def marginal_bound(F: np.ndarray, index: int = _G, *, rcond: float = 1e-12
     return marginal, conditional
 
 
+def marginal_fisher(F: np.ndarray, k: int) -> np.ndarray:
+    """Fisher matrix of the first ``k`` parameters with the others marginalised.
+
+    ``F_ll − F_ln F_nn⁺ F_nl`` per star, formed on the equilibrated matrix (as
+    :func:`marginal_bound`) so that nuisances of very different scale do not lose digits.
+    """
+    F = np.asarray(F, dtype=np.float64)
+    if F.ndim != 3 or F.shape[1] != F.shape[2] or not 0 < k <= F.shape[1]:
+        raise ShapeMismatchError(f"F must be (N, K, K) with 0 < k ≤ K; got {F.shape}, {k}.")
+    diag = np.einsum("nkk->nk", F)
+    d = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 0.0)
+    Fs = F * d[:, :, None] * d[:, None, :]
+    fln = Fs[:, :k, k:]
+    eff = Fs[:, :k, :k] - fln @ np.linalg.pinv(Fs[:, k:, k:], rcond=1e-10, hermitian=True) \
+        @ np.swapaxes(fln, 1, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        undo = np.where(d[:, :k] > 0, 1.0 / np.where(d[:, :k] > 0, d[:, :k], 1.0), 0.0)
+    return eff * undo[:, :, None] * undo[:, None, :]
+
+
 def r2_ceiling(crlb: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Set-level and per-star R² ceilings from per-star bounds (see the module docstring).
 
@@ -299,6 +320,11 @@ class Ceiling:
         Marginal bound at noise level 1 when the flux scale is a free nuisance parameter
         (median normalisation treated as unknown): never below ``crlb1``; the conservative
         variant, free of the median's derivative.
+    free_continuum1 : ndarray of shape (N,), optional
+        Marginal bound at noise level 1 when, besides the scale, a multiplicative low-order
+        continuum ``exp(Σ_{k=1..K} c_k P_k(x))`` is unknown (``continuum_order = K`` of
+        :func:`compute_ceiling`): the ceiling for spectra whose continuum shape cannot be
+        trusted (:mod:`moehelpers.data.flux_kind` ``"distorted"``).
     """
 
     labels: pd.DataFrame
@@ -308,6 +334,7 @@ class Ceiling:
     flux_residual: float
     n_bad_pixels: np.ndarray
     free1: np.ndarray | None = None
+    free_continuum1: np.ndarray | None = None
 
     def crlb(self, noise_level: float) -> np.ndarray:
         """Marginal log g bound per star (dex²) at ``noise_level``."""
@@ -357,6 +384,9 @@ class Ceiling:
             row["r2_cond_set"] = r2_ceiling(self.cond1 * level**2, y)["r2_max_set"]
             if self.free1 is not None:
                 row["r2_free_scale_set"] = r2_ceiling(self.free1 * level**2, y)["r2_max_set"]
+            if self.free_continuum1 is not None:
+                row["r2_free_continuum_set"] = r2_ceiling(self.free_continuum1 * level**2,
+                                                          y)["r2_max_set"]
             bayes = r2_ceiling(self.bayes_bound(level), y)
             row["r2_bayes_set"] = bayes["r2_max_set"]
             row["r2_bayes_median"] = bayes["r2_max_median"]
@@ -369,15 +399,31 @@ class Ceiling:
 
 def compute_ceiling(spectra: Any, grid: SpectralGrid | None = None, *, kind: str | None = None,
                     check_flux: bool = True, chunk: int = 256,
-                    median_window: int = MEDIAN_WINDOW) -> Ceiling:
+                    median_window: int = MEDIAN_WINDOW, continuum_order: int = 0,
+                    marginalise_continuum: bool = False) -> Ceiling:
     """Per-star log g bounds for a :class:`~moehelpers.data.spectra.SpectraSet` drawn from the grid.
 
     The Jacobian is taken at each star's true labels, with its stored error array as σ
     at noise level 1. ``kind`` defaults to the dataset's ``meta["stored"]["kind"]`` /
     ``meta["kind"]`` (else ``"physical"``). ``check_flux`` records how far the recomputed
     noiseless flux is from the stored one (it should be at float32 rounding).
-    ``median_window``: see :func:`flux_jacobian`.
+    ``median_window``: see :func:`flux_jacobian`. ``continuum_order = K > 0`` also gives
+    :attr:`Ceiling.free_continuum1`: the flux scale and the Legendre orders 1 … K of a
+    multiplicative continuum (``∂f/∂c_k = f · P_k(x)``, ``x`` spanning the wavelengths in
+    [−1, 1]) are free nuisance parameters. ``marginalise_continuum=True`` (needs
+    ``continuum_order > 0``) makes that the ceiling itself: ``fisher1`` is then the label
+    Fisher matrix with the scale and continuum marginalised (Schur complement), and ``crlb1``,
+    ``cond1`` and the shrinkage bound follow from it — the ceiling for spectra whose continuum
+    shape is unknown (:mod:`moehelpers.data.flux_kind` ``"distorted"``).
     """
+    if marginalise_continuum and not continuum_order:
+        raise InvalidParameterError(
+            "marginalise_continuum=True needs continuum_order > 0 (e.g. "
+            "moehelpers.data.flux_kind.DISTORTION_ORDER).")
+    if int(continuum_order) != continuum_order or continuum_order < 0:
+        raise InvalidParameterError(
+            f"continuum_order must be an int ≥ 0; got {continuum_order!r}.")
+    continuum_order = int(continuum_order)
     grid = grid if grid is not None else SpectralGrid.load()
     if spectra.flux.shape[1] != grid.wave.size or not np.allclose(spectra.wave, grid.wave):
         raise ShapeMismatchError(
@@ -387,7 +433,10 @@ def compute_ceiling(spectra: Any, grid: SpectralGrid | None = None, *, kind: str
     kind = kind or (meta.get("stored") or {}).get("kind") or meta.get("kind") or "physical"
     lab = spectra.labels
     n = len(spectra)
-    F = np.empty((n, 4, 4))
+    basis = (continuum_basis(grid.wave, continuum_order) if continuum_order
+             else np.empty((grid.wave.size, 0)))
+    m = 4 + continuum_order
+    F = np.empty((n, m, m))
     nbad = np.zeros(n, dtype=np.int64)
     resid = 0.0
     for start in range(0, n, chunk):
@@ -396,14 +445,16 @@ def compute_ceiling(spectra: Any, grid: SpectralGrid | None = None, *, kind: str
                                   kind=kind, median_window=median_window)
         if check_flux:
             resid = max(resid, float(np.max(np.abs(flux - spectra.flux[rows]))))
-        # 4th column: a free overall scale (d flux / d log a = flux)
-        F[rows], nbad[rows] = fisher(np.concatenate([jac, flux[..., None]], axis=-1),
-                                     spectra.error[rows])
-    marg, cond = marginal_bound(F[:, :3, :3])
-    free = marginal_bound(F)[0]
+        # 4th column: a free overall scale (d flux / d log a = flux); then f · P_k(x)
+        cols = [jac, flux[..., None], flux[..., None] * basis[None]]
+        F[rows], nbad[rows] = fisher(np.concatenate(cols, axis=-1), spectra.error[rows])
+    free = marginal_bound(F[:, :4, :4])[0]
+    free_cont = marginal_bound(F)[0] if continuum_order else None
+    labels_f = marginal_fisher(F, 3) if marginalise_continuum else F[:, :3, :3]
+    marg, cond = marginal_bound(labels_f)
     labels = lab[list(LABEL_NAMES)].reset_index(drop=True).copy()
     labels["snr"] = spectra.snr_l2(1.0)
-    return Ceiling(labels, marg, cond, F[:, :3, :3], resid, nbad, free)
+    return Ceiling(labels, marg, cond, labels_f, resid, nbad, free, free_cont)
 
 
 

@@ -349,7 +349,8 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
            metrics: Mapping[str, Any], tables: Mapping[str, pd.DataFrame] | None = None,
            verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
            notes: str | None = None, runs_dir: str | os.PathLike[str] | None = None,
-           overwrite: bool = True, headline: Any = None) -> Path:
+           overwrite: bool = True, headline: Any = None,
+           wall_seconds: float | None = None) -> Path:
     """Write the result record of one notebook run atomically; return its path.
 
     Parameters
@@ -377,6 +378,9 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
         The main models' R² (:func:`headline_row`), stored as the table ``"headline"`` after
         schema validation; the hub reads R² from nowhere else. The notebook front end
         (:meth:`moehelpers.book.notebook.Context.record`) requires it.
+    wall_seconds : float, optional
+        Wall time of the notebook, kept in ``provenance`` (``wall_seconds``): a timing is
+        not a result, so it stays out of the content hash and of the determinism check.
 
     Returns
     -------
@@ -411,7 +415,10 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
         _refuse_collision(path, body)
     body["content_hash"] = content_hash(body)
     text = json.dumps(body, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
-    prov = json.dumps({"provenance": _provenance()}, sort_keys=True, indent=1)
+    provenance = _provenance()
+    if wall_seconds is not None:
+        provenance["wall_seconds"] = round(float(wall_seconds), 3)
+    prov = json.dumps({"provenance": provenance}, sort_keys=True, indent=1)
     _atomic_write(path, text[:-2] + ",\n" + prov[2:] + "\n")
     return path
 
