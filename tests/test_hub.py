@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from moehelpers.book.build import write_toc
-from moehelpers.book.hub import HUB_DIR, cross_run_table, write_hub
+from moehelpers.book.hub import HUB_DIR, conclusions_across_runs, cross_run_table, write_hub
 from moehelpers.book.hub_state import hypothesis_status, load_state
 from moehelpers.records import store as results
 from moehelpers.records.registry import HYPOTHESES, verdict_matches
@@ -103,6 +103,24 @@ def test_cross_run_table_and_figure_cover_two_runs(tmp_path: Path) -> None:
     assert "0.20 · default" in page and "0.35 · n035" in page
     assert "| `n035` | 0.35 |" in page
     assert "plotly-graph-div" in page and "```{raw} html" in page
+
+
+def test_conclusions_across_runs_say_which_hold_on_both(tmp_path: Path) -> None:
+    """A physical and a distorted-continuum run: H2.3 agrees, Q8's hypothesis flips."""
+    runs = tmp_path / "runs"
+    _rec(runs, "default", "MVP-3.2", {"x": 1.0}, [results.verdict("H2.3", 0.9, 0.8)])
+    _rec(runs, "distorted", "MVP-3.2", {"x": 1.0}, [results.verdict("H2.3", 0.85, 0.8)])
+    _rec(runs, "default", "MVP-1.1", {"x": 1.0}, [results.verdict("H1.2", 0.05, 0.03)])
+    _rec(runs, "distorted", "MVP-1.1", {"x": 1.0}, [results.verdict("H1.2", 0.01, 0.03)])
+    conc = conclusions_across_runs(load_state(tmp_path)).set_index("hypothesis")
+    assert list(conc.columns) == ["default", "distorted", "agree"]
+    assert conc.loc["H2.3", "agree"] == "same"
+    assert conc.loc["H1.2", "agree"] == "differs"
+    assert conc.loc["H1.2", "distorted"] == "not supported"
+    assert conc.loc["H1.3", "agree"] == ""  # judged by neither run
+    page = _fragments(tmp_path)["runs.md"]
+    line = next(x for x in page.splitlines() if x.startswith("| H1.2 |"))
+    assert "✓ supported" in line and "✗ not supported" in line and line.endswith("differs |")
 
 
 def test_unregistered_experiment_joins_through_its_headline_table(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ from moehelpers.book.report import fmt
 from moehelpers.records import references
 from moehelpers.records.registry import HYPOTHESES, MVPS, PHASES, mvp, notebook_title
 
-__all__ = ["HUB_DIR", "cross_run_table", "mvp_status", "write_hub"]
+__all__ = ["HUB_DIR", "conclusions_across_runs", "cross_run_table", "mvp_status", "write_hub"]
 
 HUB_DIR = Path("book") / "_generated" / "hub"
 _PAGES = {"diagram.md": "book/hub/roadmap"}  # docnames of pages embedding raw HTML
@@ -245,6 +245,33 @@ def cross_run_table(state: HubState) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[cols]
 
 
+def conclusions_across_runs(state: HubState) -> pd.DataFrame:
+    """Status of every registered hypothesis in every run (rows: hypotheses; columns: runs).
+
+    ``agree`` is ``"same"`` when every run that judged the hypothesis (status neither
+    *not run yet* nor *not evaluable*) reached the same status, ``"differs"`` when two such
+    runs disagree, and ``""`` when fewer than two runs judged it. Runs differ by their
+    parameters (noise level, ``flux_kind``, sizes): a conclusion that holds on the physical
+    and on the distorted-continuum run does not rest on the continuum shape.
+    """
+    from moehelpers.book.hub_state import NOT_EVALUABLE, NOT_RUN
+
+    runs = list(state.runs)
+    rows = []
+    for h in HYPOTHESES:
+        row: dict[str, Any] = {"hypothesis": h.id}
+        judged = []
+        for name in runs:
+            status = all_statuses(state.runs[name].records)[h.id][0]
+            row[name] = status
+            if status not in (NOT_EVALUABLE, NOT_RUN):
+                judged.append(status)
+        row["agree"] = "" if len(judged) < 2 else ("same" if len(set(judged)) == 1
+                                                   else "differs")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["hypothesis", *runs, "agree"])
+
+
 def ceiling_fractions(long: pd.DataFrame) -> pd.DataFrame:
     """Every headline model's R² divided by the Fisher ceiling of its run and noise level.
 
@@ -278,6 +305,14 @@ def runs_md(state: HubState) -> str:
                      len(rs.failed), ", ".join(rs.bad_records) or ""])
     out = [_table(["run", "noise", "overrides", "executed notebooks", "records",
                    "failed notebooks", "unreadable records"], rows)]
+    if len(state.runs) > 1:
+        conc = conclusions_across_runs(state)
+        out.append("**Conclusions across runs** (status of each hypothesis in each run; "
+                   "*same*: every run that could judge it reached the same status, "
+                   "*differs*: two runs disagree)\n")
+        out.append(_table(["#", *(f"`{r}`" for r in state.runs), "agree"],
+                          [[r["hypothesis"], *(f"{ICONS[r[n]]} {r[n]}" for n in state.runs),
+                            r["agree"]] for _, r in conc.iterrows()]))
     long = cross_run_table(state)
     if len(long):
         shown = long.sort_values(["run", "noise_level"], kind="stable")
