@@ -11,9 +11,9 @@ from moehelpers.data.flux_features import (
     GATE_WINDOWS,
     GateFeatures,
     check_gate_flux,
-    der_snr_noise,
     window_features,
 )
+from moehelpers.data.snr import der_noise
 from moehelpers.errors import InvalidParameterError, NonFiniteDataError, ShapeMismatchError
 
 WAVE = np.linspace(8100.0, 8850.0, 1756)  # ~0.43 Å pixels, as the PFS red arm
@@ -51,9 +51,9 @@ def test_local_continuum_removes_a_scale_factor() -> None:
 
 def test_der_snr_recovers_white_noise_sigma() -> None:
     flux = _line_spectra(np.full(20, 0.3), noise=0.05, seed=1)
-    sigma = der_snr_noise(flux)
+    sigma = der_noise(flux)
     assert np.allclose(np.median(sigma), 0.05, rtol=0.1)
-    assert der_snr_noise(_line_spectra(np.full(2, 0.3)))[0] < 1e-3  # lines are not noise
+    assert der_noise(_line_spectra(np.full(2, 0.3)))[0] < 1e-3  # lines are not noise
 
 
 def test_gate_features_shapes_names_and_reuse_of_the_training_pca() -> None:
@@ -64,7 +64,7 @@ def test_gate_features_shapes_names_and_reuse_of_the_training_pca() -> None:
     z = gf.transform(test)
     assert z.shape == (50, 3 * len(GATE_WINDOWS) + 4 + 2) == (50, gf.n_features_out_)
     assert gf.feature_names_[-2:] == ["log noise (DER_SNR)", "log median flux"]
-    assert np.allclose(z[:, -2], np.log(der_snr_noise(test)))
+    assert np.allclose(z[:, -2], np.log(der_noise(test)))
     # PCA fitted on train only: the test projection uses the training mean
     pcs = z[:, 3 * len(GATE_WINDOWS):-2]
     assert np.allclose(pcs, gf.pca_.transform(test))
@@ -80,7 +80,7 @@ def test_the_error_array_cannot_reach_a_gate() -> None:
     flux = _line_spectra(np.full(30, 0.3), noise=0.02)
     error = np.full_like(flux, 0.05) * (1 + 0.5 * np.sin(WAVE / 50))[None, :]
     gf = GateFeatures(WAVE, 2).fit(flux)
-    for call in (gf.fit, gf.transform, der_snr_noise, check_gate_flux,
+    for call in (gf.fit, gf.transform, check_gate_flux,
                  lambda a: window_features(a, WAVE)):
         with pytest.raises(InvalidParameterError, match="error array"):
             call(_FakeSet(flux, error))  # a spectra set carries the error array

@@ -19,7 +19,6 @@ from moehelpers.data.flux_features import (
     GATE_WINDOWS,
     GateFeatures,
     check_gate_flux,
-    der_snr_noise,
     window_features,
 )
 from moehelpers.data.grid import (
@@ -104,7 +103,6 @@ __all__ = [
     "default_dataset",
     "der_noise",
     "der_snr",
-    "der_snr_noise",
     "draw_labels",
     "energy_curve",
     "exposure_for_median_snr",

@@ -13,7 +13,7 @@ impossible rather than merely discouraged:
   an error array (all positive, typical values ≪ 1) fails that test and is refused with a
   message naming the leak;
 * the only noise information is an aggregate computed *from the flux itself*
-  (:func:`der_snr_noise`, the DER_SNR estimator of Stoehr et al. 2008: the robust scatter of
+  (:func:`moehelpers.data.snr.der_noise`, the DER_SNR estimator of Stoehr et al. 2008: the robust scatter of
   second differences), which is as available to a real observer as the flux is.
 
 Features (:class:`GateFeatures`)
@@ -43,10 +43,10 @@ from sklearn.decomposition import PCA
 
 from moehelpers._validation import refuse_spectra_set
 from moehelpers.errors import InvalidParameterError, NonFiniteDataError, ShapeMismatchError
+from moehelpers.data.snr import der_noise
 from moehelpers.data.windows import PHYSICAL_WINDOWS, Window, window_mask
 
-__all__ = ["GATE_WINDOWS", "GateFeatures", "check_gate_flux", "der_snr_noise",
-           "window_features"]
+__all__ = ["GATE_WINDOWS", "GateFeatures", "check_gate_flux", "window_features"]
 
 #: The line windows of the gate (REFERENCE.md §6 and issue 6): Ca II triplet, Na I doublet,
 #: Mg I 8806.
@@ -88,21 +88,6 @@ def check_gate_flux(flux: Any, /) -> np.ndarray:
                "gate feature." if looks_like_error else
                " Divide each spectrum by its median first."))
     return x
-
-
-def der_snr_noise(flux: Any, /) -> np.ndarray:
-    """Per-spectrum noise σ estimated from the flux alone (DER_SNR, Stoehr et al. 2008).
-
-    ``σ ≈ 1.482602 / √6 · median |2 f_i − f_{i−2} − f_{i+2}|``: the robust scatter of second
-    differences, insensitive to features broader than a few pixels. Uses no error array.
-    """
-    x = check_gate_flux(flux)
-    out = np.empty(x.shape[0])
-    for i in range(0, x.shape[0], _CHUNK):
-        f = np.asarray(x[i:i + _CHUNK], dtype=np.float64)
-        d = np.abs(2.0 * f[:, 2:-2] - f[:, :-4] - f[:, 4:])
-        out[i:i + _CHUNK] = 1.482602 / np.sqrt(6.0) * np.median(d, axis=1)
-    return out
 
 
 class _WindowIndex:
@@ -249,7 +234,7 @@ class GateFeatures:
         if self.noise_stats:
             med = np.concatenate([np.median(x[i:i + _CHUNK], axis=1)
                                   for i in range(0, x.shape[0], _CHUNK)]).astype(np.float64)
-            parts.append(np.column_stack([np.log(np.maximum(der_snr_noise(x), 1e-12)),
+            parts.append(np.column_stack([np.log(np.maximum(der_noise(x), 1e-12)),
                                           np.log(np.maximum(np.abs(med), 1e-12))]))
         return np.column_stack(parts)
 
