@@ -1,7 +1,7 @@
 """The α path of Ridge models solved from primal block statistics (shared machinery).
 
-:class:`~moehelpers.models.conditional.ConditionalRidge` and
-:class:`~moehelpers.models.modulated.ModulatedRidge` both reduce to one primal system
+:class:`~moehelpers.models.modulated.ModulatedRidge` (and its one-label case
+:class:`~moehelpers.models.conditional.ConditionalRidge`) reduces to one primal system
 ``(A + α I) β = b`` assembled from weighted Gram blocks, whose predictions are formed block
 by block (``Σₐ zₐ · X βₐ``). This mixin owns what they share: the α path (all α from one
 decomposition, or a validation hill-climb that solves only the α it visits), the intercepts,
