@@ -106,6 +106,44 @@ class FakeGrid:
         return out.astype(np.float32)
 
 
+# ---------------------------------------------------------------- child processes, notebooks
+#: Seconds a test waits for a child process's marker line.
+CHILD_TIMEOUT_S = 120.0
+
+
+def wait_for_output(proc: Any, marker: str, timeout: float = CHILD_TIMEOUT_S) -> None:
+    """Read a child's stdout until ``marker`` appears; fail (with its output) if it exits first."""
+    import time
+
+    assert proc.stdout is not None
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            pytest.fail(f"child exited ({proc.returncode}) before {marker!r}:\n{''.join(seen)}")
+        seen.append(line)
+        if marker in line:
+            return
+    pytest.fail(f"child never printed {marker!r}:\n{''.join(seen)}")
+
+
+def write_notebook(path: Path, body: str, *, noise_level: bool = True) -> None:
+    """A two-cell notebook: a ``parameters`` cell (``run_name``, optionally ``noise_level``)
+    and ``body``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = 'run_name: str = "default"  # run'
+    if noise_level:
+        params += "\nnoise_level: float = 0.2  # noise"
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
 # ---------------------------------------------------------------- notebooks, executed tiny
 # Shared by tests/test_notebooks.py and the per-phase record tests (test_notebooks_*.py);
 # session-scoped, so every notebook runs once per test session. The tiny parameters live

@@ -16,8 +16,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from conftest import wait_for_output, write_notebook
 
 from moehelpers.book.build import write_status_page
 from moehelpers.data.grid import DEFAULT_GRID_PATH
@@ -33,21 +33,6 @@ def _start(script: str, tmp_path: Path, env: dict[str, str] | None = None) -> su
     return subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True,
                             env={**os.environ, **(env or {})}, cwd=repo_root())
-
-
-def _wait_for(proc: subprocess.Popen, marker: str) -> None:
-    """Read the child's output until ``marker`` appears (fail if it exits first)."""
-    deadline = time.monotonic() + TIMEOUT_S
-    seen = []
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            pytest.fail(f"child exited ({proc.returncode}) before {marker!r}:\n{''.join(seen)}")
-        seen.append(line)
-        if marker in line:
-            return
-    pytest.fail(f"child never printed {marker!r}:\n{''.join(seen)}")
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -75,7 +60,7 @@ def test_killed_make_data_leaves_no_dataset(tmp_path: Path) -> None:
         sampler.default_dataset({str(root)!r}, n_train=40, n_val=20, n_test=20,
                                 progress=False)
     """, tmp_path)
-    _wait_for(proc, "WRITING")
+    wait_for_output(proc, "WRITING")
     _kill(proc)
     assert list(root.rglob(".*.tmp")), "the child was not killed mid-write"
     assert not list(root.rglob("dataset.h5"))
@@ -103,7 +88,7 @@ def test_killed_grid_node_is_not_taken_as_done(tmp_path: Path) -> None:
             time.sleep(600)
         build_grid.atomic_save(__import__("pathlib").Path({str(dest)!r}), writer)
     """, tmp_path)
-    _wait_for(proc, "WRITING")
+    wait_for_output(proc, "WRITING")
     _kill(proc)
     assert list(dest.parent.glob(".*.tmp")), "the child was not killed mid-write"
     assert not dest.exists()  # `build` decides what is done by this name alone
@@ -116,23 +101,13 @@ def test_killed_grid_node_is_not_taken_as_done(tmp_path: Path) -> None:
     assert node in build_grid.missing_nodes([node], tmp_path / "nodes")
 
 
-def _notebook(path: Path, body: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    cell = nbformat.v4.new_code_cell('run_name: str = "default"  # run')
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
-    nbformat.write(nb, path)
-
-
 @pytest.mark.slow
 def test_killed_batch_leaves_no_half_executed_page(tmp_path: Path) -> None:
     folder, runs = tmp_path / "notebooks", tmp_path / "runs"
     folder.mkdir()
-    _notebook(folder / "01_quick.ipynb", "x = 1")
-    _notebook(folder / "02_slow.ipynb", "print('STARTED', flush=True)\nimport time\n"
-                                        "time.sleep(600)")
+    write_notebook(folder / "01_quick.ipynb", "x = 1", noise_level=False)
+    write_notebook(folder / "02_slow.ipynb", "print('STARTED', flush=True)\nimport time\n"
+                   "time.sleep(600)", noise_level=False)
     proc = _start(f"""
         import time
         from pathlib import Path
@@ -146,7 +121,7 @@ def test_killed_batch_leaves_no_half_executed_page(tmp_path: Path) -> None:
         papermill.execute_notebook = announced
         execute_run("r", folder=Path({str(folder)!r}), progress=False)
     """, tmp_path, env={"MOE_RUNS_DIR": str(runs)})
-    _wait_for(proc, "EXECUTING")
+    wait_for_output(proc, "EXECUTING")
     partial = runs / "r" / ".partial" / "02_slow.ipynb"
     deadline = time.monotonic() + TIMEOUT_S  # wait until papermill has begun writing it
     while not partial.exists() and time.monotonic() < deadline:

@@ -13,8 +13,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from conftest import wait_for_output, write_notebook
 
 from moehelpers.book.run_lock import LOCK_NAME, RunLock, read_holder
 from moehelpers.book.runner import execute_run
@@ -33,30 +33,6 @@ def _start(script: str, tmp_path: Path, name: str) -> subprocess.Popen:
                             cwd=repo_root())
 
 
-def _wait_for(proc: subprocess.Popen, marker: str) -> None:
-    assert proc.stdout is not None
-    deadline, seen = time.monotonic() + TIMEOUT_S, []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            pytest.fail(f"child exited ({proc.returncode}) before {marker!r}:\n{''.join(seen)}")
-        seen.append(line)
-        if marker in line:
-            return
-    pytest.fail(f"child never printed {marker!r}:\n{''.join(seen)}")
-
-
-def _notebook(path: Path, body: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    cell = nbformat.v4.new_code_cell('run_name: str = "default"  # run\n'
-                                     "noise_level: float = 0.2  # noise")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
-    nbformat.write(nb, path)
-
-
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
@@ -69,7 +45,7 @@ def test_second_writer_fails_at_once_naming_run_and_pid(
     monkeypatch.setenv("MOE_RUNS_DIR", str(tmp_path / "runs"))
     src = tmp_path / "notebooks"
     src.mkdir()
-    _notebook(src / "01_a.ipynb", "x = 1")
+    write_notebook(src / "01_a.ipynb", "x = 1")
     holder = _start(f"""
         import time
         from pathlib import Path
@@ -79,7 +55,7 @@ def test_second_writer_fails_at_once_naming_run_and_pid(
             time.sleep(600)
     """, tmp_path, "holder")
     try:
-        _wait_for(holder, "HELD")
+        wait_for_output(holder, "HELD")
         t0 = time.perf_counter()
         with pytest.raises(RunLockedError, match=rf"Run 'busy' .*pid {holder.pid}\b") as info:
             execute_run("busy", folder=src, progress=False)
@@ -120,7 +96,7 @@ def test_two_processes_writing_records_of_different_runs_do_not_interfere(
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     # each notebook waits until the other run's notebook has started: they truly overlap
-    _notebook(src / "01_rec.ipynb", textwrap.dedent(f"""\
+    write_notebook(src / "01_rec.ipynb", textwrap.dedent(f"""\
         import pathlib, time
         from moehelpers.records.store import record
         b = pathlib.Path({str(barrier)!r})

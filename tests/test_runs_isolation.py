@@ -5,21 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
+from conftest import write_notebook
 
 from moehelpers.book.runner import execute_run
-
-
-def _notebook(path: Path, body: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    cell = nbformat.v4.new_code_cell('run_name: str = "default"  # run\n'
-                                     "noise_level: float = 0.2  # noise")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
-    nbformat.write(nb, path)
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -37,8 +26,8 @@ def test_rerunning_one_run_leaves_other_runs_and_entries_alone(
              "p = pathlib.Path(os.environ['MOE_RUNS_DIR']) / run_name / 'records'\n"
              "p.mkdir(parents=True, exist_ok=True)\n"
              "(p / '{name}.txt').write_text(str(noise_level))")
-    _notebook(src / "01_a.ipynb", write.format(name="a"))
-    _notebook(src / "02_b.ipynb", write.format(name="b"))
+    write_notebook(src / "01_a.ipynb", write.format(name="a"))
+    write_notebook(src / "02_b.ipynb", write.format(name="b"))
 
     assert execute_run("default", folder=src, progress=False).ok
     before = _snapshot(runs / "default")
