@@ -26,6 +26,7 @@ __all__ = [
     "RunLockedError",
     "RunnerError",
     "ShapeMismatchError",
+    "UndeclaredFactError",
     "UnknownLayoutError",
     "UnsafeFileError",
     "UnsortedWavelengthWarning",
@@ -125,3 +126,11 @@ class RunLockedError(RunnerError):
 
 class DataTypeError(MoEHelpersError, TypeError):
     """A dataset in a file has a type that cannot hold its values (text, complex, compound)."""
+
+
+class UndeclaredFactError(MoEHelpersError, LookupError):
+    """A page read a record metric that the registry does not declare as a fact.
+
+    Not a ``KeyError``: the hub's tolerant readers (which turn a missing field of an old
+    record into a sentence) must not hide it — it is a bug in the page, not in the record.
+    """

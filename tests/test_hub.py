@@ -224,3 +224,55 @@ def test_the_hub_reads_r2_only_from_declared_headlines(tmp_path: Path) -> None:
 
     assert "_HEADLINES" not in vars(hub_facts)
     assert '"r2_global_covered"' not in inspect.getsource(hub_facts)
+
+
+# ------------------------------------------------------------------ declared facts
+def test_the_hub_reads_only_declared_facts(tmp_path: Path) -> None:
+    """An undeclared metric is a bug of the page: it raises past the tolerant readers."""
+    from moehelpers.book.hub_facts import m, safe
+    from moehelpers.errors import UndeclaredFactError
+
+    path = _rec(tmp_path / "runs", "default", "MVP-1.1",
+                {"delta_r2": 0.05, "secret": 1.0}, [results.verdict("H1.2", 0.05, 0.03)])
+    rec = results.load_record("default", "MVP-1.1", tmp_path / "runs")
+    assert path.is_file() and m(rec, "delta_r2") == 0.05
+    with pytest.raises(UndeclaredFactError, match="declares no fact 'secret'"):
+        m(rec, "secret")
+    with pytest.raises(UndeclaredFactError):
+        safe(lambda r: str(m(r, "secret")), rec)
+    with pytest.raises(KeyError):  # declared but absent in an old record: a sentence
+        m(rec, "seeds_sd")
+    assert "lacks a field" in safe(lambda r: str(m(r, "seeds_sd")), rec)
+
+
+def test_a_record_missing_a_declared_fact_fails_on_write(tmp_path: Path) -> None:
+    from moehelpers.errors import InvalidParameterError
+    from moehelpers.records.registry import FACTS
+
+    full = {f.name: 0.1 for f in FACTS["MVP-5.0"]}
+    results.record("MVP-5.0", run="r", params={"seed": 1}, dataset={"generator": {"t": 1}},
+                   metrics=full, verdicts=[], runs_dir=tmp_path, require_facts=True)
+    short = {k: v for k, v in full.items() if k != "ca8498_ratio_global"}
+    with pytest.raises(InvalidParameterError, match=r"'ca8498_ratio_global'.*Ca II 8498"):
+        results.record("MVP-5.0", run="r", params={"seed": 1},
+                       dataset={"generator": {"t": 1}}, metrics=short, verdicts=[],
+                       runs_dir=tmp_path, require_facts=True)
+
+
+def test_no_page_reads_record_metrics_behind_the_registry() -> None:
+    """Static check of the book layer: metrics are read only through hub_facts.m, and every
+    literal fact name the pages pass to m() is declared for some experiment."""
+    import re
+
+    from moehelpers.paths import repo_root
+    from moehelpers.records.registry import FACTS
+
+    declared = {f.name for facts in FACTS.values() for f in facts}
+    book = repo_root() / "moehelpers" / "book"
+    for path in book.glob("*.py"):
+        src = path.read_text()
+        direct = re.findall(r"""\[["']metrics["']\]""", src)
+        allowed = 1 if path.name == "hub_facts.py" else 0  # the one read, inside m()
+        assert len(direct) == allowed, f"{path.name} reads rec['metrics'] directly"
+        for name in re.findall(r"""\bm\(\s*\w+\s*,\s*f?["']([A-Za-z0-9_]+)""", src):
+            assert name in declared, f"{path.name} quotes undeclared fact {name!r}"

@@ -178,3 +178,24 @@ def test_hub_reads_every_record_the_notebooks_write(executed: dict, tmp_path: Pa
         row = next(line for line in tracker.splitlines() if line.startswith(f"| {mvp_id} |"))
         assert "rules hold" in row, row
     assert "*not run yet*" not in pages["questions.md"].split("| Q9 |")[0]
+
+
+def test_every_hypothesis_with_a_record_has_rules_to_judge_it(executed: dict) -> None:
+    """No hypothesis is 'not evaluable' for want of a verdict that names it: each one whose
+    experiment has a record finds at least one rule (verdict) testing it, and it is judged
+    unless every such rule's value is NaN at these tiny sizes."""
+    import numpy as np
+
+    from moehelpers.book.hub_state import NOT_EVALUABLE, evidence, hypothesis_status, load_state
+    from moehelpers.records.registry import HYPOTHESES
+
+    state = load_state(repo_root(), runs_dir=executed["runs"], primary="tiny")
+    recs = state.runs["tiny"].records
+    for h in HYPOTHESES:
+        if not any(mvp_id in recs for mvp_id in h.mvps):
+            continue
+        ev = evidence(h, recs)
+        assert ev, f"{h.id}: its experiments {h.mvps} wrote no verdict that tests it"
+        status = hypothesis_status(h, recs)[0]
+        assert status != NOT_EVALUABLE or all(
+            not np.isfinite(e["value"]) for e in ev if e.get("value") is not None), (h.id, ev)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from moehelpers.book.hub_facts import m
 from moehelpers.errors import DataFileNotFoundError, MoEHelpersError
 from moehelpers.evaluation.ceiling import CEILING_ID
 from moehelpers.records import store as results
@@ -47,7 +48,7 @@ def _mvp20(rec: dict) -> list[dict]:
 
 def _mvp30(rec: dict) -> list[dict]:
     tab = results.table(rec, "by_k")
-    best = tab[tab["K"] == int(rec["metrics"]["best_k"])].iloc[0]
+    best = tab[tab["K"] == int(m(rec, "best_k"))].iloc[0]
     return [_row(rec, f"quantile [M/H] bins, K={int(best.K)} (true [M/H])",
                  rec["params"]["noise_level"], best.r2_moe, true_labels=True)]
 

@@ -40,6 +40,7 @@ from moehelpers.book.hub_facts import (
     conclusion,
     headline,
     is_ceiling,
+    m,
     verdict_summary,
 )
 from moehelpers.book.hub_figures import dependency_svg, r2_vs_noise_html
@@ -352,11 +353,12 @@ def core_md(state: HubState) -> str:
         if rec is None:
             rows.append([name, split, _link(state, mvp_id), "*not run yet*", "", ""])
             continue
-        mt = rec["metrics"]
         key = ("delta_r2", "delta_lo", "delta_hi") if h == "H1.2" else (
             "mean_delta_r2", "mean_delta_lo", "mean_delta_hi")
-        gain = (f"{fmt(mt.get(key[0]))} [{fmt(mt.get(key[1]))}, {fmt(mt.get(key[2]))}]"
-                if all(k in mt for k in key) else "n/a")
+        try:
+            gain = f"{fmt(m(rec, key[0]))} [{fmt(m(rec, key[1]))}, {fmt(m(rec, key[2]))}]"
+        except KeyError:  # an old record without the declared facts
+            gain = "n/a"
         status = dict(all_statuses(state.records))[h]
         ref = (f"{fmt(o['mvp1.delta_r2'])} {list(o['mvp1.delta_r2_ci'])}" if h == "H1.2" else
                fmt(float(np.mean(np.subtract(o["mvp2.r2_expert"], o["mvp2.r2_mixed"])))))

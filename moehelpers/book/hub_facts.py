@@ -3,6 +3,9 @@
 Every function here reads loaded records (``{mvp_id: record}`` of one run) and returns text
 or a table; a missing record gives ``None`` (the page then says *not run yet*) and a record
 lacking a field gives a sentence naming the field, never an exception (see :func:`safe`).
+Metrics are read only through :func:`m`, and only the facts the registry declares
+(:data:`moehelpers.records.registry.FACTS`): no record key is known here that the registry
+does not name, with its label and unit.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import pandas as pd
 from moehelpers.book.report import fmt
 from moehelpers.evaluation.ceiling import BAYES_CEILING_MODEL, CEILING_MODEL
 from moehelpers.records import references
+from moehelpers.records.registry import declared_fact
 
-__all__ = ["CEILING_MODEL", "conclusion", "headline", "is_ceiling", "noise_of", "safe",
+__all__ = ["CEILING_MODEL", "conclusion", "headline", "is_ceiling", "m", "noise_of", "safe",
            "verdict_summary"]
 
 log = logging.getLogger(__name__)
@@ -36,9 +40,17 @@ def safe(fn: Callable[..., str | None], *args: Any) -> str | None:
 
 
 def m(rec: Mapping[str, Any], path: str) -> Any:
-    """A metric by dotted path (``"delta_r2.pseudo"``); KeyError when absent."""
-    value: Any = rec["metrics"]
-    for key in path.split("."):
+    """A declared fact of a record by dotted path (``"delta_r2.pseudo"``).
+
+    Only facts that :data:`moehelpers.records.registry.FACTS` declares for the record's MVP
+    can be read (else :class:`~moehelpers.errors.UndeclaredFactError`, which no page
+    swallows); a declared one that an old record lacks raises KeyError (a sentence on the
+    page, see :func:`safe`).
+    """
+    top, *rest = path.split(".")
+    declared_fact(rec["mvp_id"], top)
+    value: Any = rec["metrics"][top]
+    for key in rest:
         value = value[key]
     return value
 
@@ -104,8 +116,7 @@ def headline(rec: Mapping[str, Any]) -> pd.DataFrame:
 
 # ------------------------------------------------------------ one-line conclusions
 def _c_mvp0(r: Mapping[str, Any]) -> str:
-    mt = r["metrics"]
-    parts = [f"{fmt(v)} at noise {fmt(n, 2)}" for n, v in zip(mt["noise_levels"], mt["r2"],
+    parts = [f"{fmt(v)} at noise {fmt(n, 2)}" for n, v in zip(m(r, "noise_levels"), m(r, "r2"),
                                                              strict=True)]
     return "global Ridge R² " + ", ".join(parts)
 

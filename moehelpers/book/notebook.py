@@ -173,6 +173,13 @@ class Context:
             Default: the id given to :func:`start`.
         extra_params : dict, optional
             Values the notebook derived from its parameters and wants recorded beside them.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``metrics`` lacks a fact the registry declares for this MVP
+            (:data:`moehelpers.records.registry.FACTS`), or a verdict, headline or
+            parameter is malformed (:func:`moehelpers.records.store.record`).
         """
         from moehelpers.records import store
 
@@ -187,7 +194,7 @@ class Context:
         return store.record(
             mvp_id or self.mvp_id, run=self.params["run_name"], params=params,
             dataset=dataset, metrics=metrics, tables=tables, verdicts=verdicts, notes=notes,
-            headline=headline, wall_seconds=self.seconds)
+            headline=headline, wall_seconds=self.seconds, require_facts=True)
 
 
 def start(mvp_id: str, namespace: MutableMapping[str, Any], *, plots: bool = True) -> Context:

@@ -21,12 +21,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from moehelpers.errors import UndeclaredFactError
+
 __all__ = [
+    "FACTS",
     "HYPOTHESES",
     "MVP",
     "MVPS",
     "PHASES",
+    "Fact",
     "Hypothesis",
+    "declared_fact",
+    "missing_facts",
     "mvp",
     "notebook_records",
     "notebook_title",
@@ -133,6 +139,100 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("H-D", "The hardest sub-domains need other features or non-linear experts, "
                "not only partitioning", ("MVP-7.4",), group="key"),
 )
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A number of a record that the hub's pages quote: ``metrics[name]``, with its meaning.
+
+    ``unit`` is ``""`` for dimensionless numbers (R², shares), ``"dex"``, ``"stars"``, …
+    A list-valued fact (one entry per noise level, K or order) says so in its label.
+    """
+
+    name: str
+    label: str
+    unit: str = ""
+
+
+_F = Fact
+_CI = (_F("delta_r2", "ΔR² against the global Ridge (paired, same stars)"),
+       _F("delta_lo", "lower end of its 95% paired bootstrap interval"),
+       _F("delta_hi", "upper end of its 95% paired bootstrap interval"))
+
+#: The facts each experiment's record must carry (checked when a notebook writes its record,
+#: :meth:`moehelpers.book.notebook.Context.record`) and the only metrics the hub reads
+#: (:func:`moehelpers.book.hub_facts.m` refuses any other): the record format is declared here
+#: once, not in the hub.
+FACTS: dict[str, tuple[Fact, ...]] = {
+    "MVP-0": (_F("noise_levels", "noise levels of the global Ridge (list)"),
+              _F("r2", "test R² of the global Ridge per noise level (list)")),
+    "MVP-1.0": (*_CI,
+                _F("n_covered", "test stars in bins with an expert", "stars"),
+                _F("coverage", "share of test stars in bins with an expert"),
+                _F("alpha_experts", "α chosen by each bin expert on validation (list)"),
+                _F("alpha_global", "α of the global Ridge (validation)")),
+    "MVP-1.1": (*_CI,
+                _F("seeds", "noise seeds of the repeat (list)"),
+                _F("seeds_mean", "mean ΔR² over the seeds"),
+                _F("seeds_sd", "standard deviation of ΔR² over the seeds"),
+                _F("share_mh_only", "share of the 9-bin gain kept by 3 [M/H] experts"),
+                _F("share_teff_only", "share of the 9-bin gain kept by 3 Teff experts"),
+                _F("delta_misaligned", "ΔR² when the two models are scored on different "
+                                       "stars (the pitfall)")),
+    "MVP-2.0": (_F("delta_levels", "noise levels of the expert comparison (list)"),
+                _F("delta_r2", "matched expert − mixed model ΔR² per level (list)"),
+                _F("delta_lo", "lower ends of the paired intervals per level (list)"),
+                _F("mean_delta_r2", "mean over levels of matched expert − mixed ΔR²"),
+                _F("mean_delta_lo", "lower end of its 95% bootstrap interval"),
+                _F("mean_delta_hi", "upper end of its 95% bootstrap interval"),
+                _F("noise0_expert_at_max", "R² of the noise-0 expert at the highest level"),
+                _F("max_expert_at_noise0", "R² of the highest-noise expert at noise 0")),
+    "MVP-3.0": (_F("ks", "numbers of quantile bins K tried (list)"),
+                _F("best_k", "K chosen on validation"),
+                _F("delta_r2", "ΔR² against the global Ridge per K (list)"),
+                _F("delta_lo", "lower ends of the paired intervals per K (list)"),
+                _F("delta_hi", "upper ends of the paired intervals per K (list)"),
+                _F("best_minus_physical", "R² of the best K − R² of the physical edges"),
+                _F("best_minus_physical_lo", "lower end of its paired interval"),
+                _F("best_minus_physical_hi", "upper end of its paired interval")),
+    "MVP-3.1": (_F("retention", "share of the oracle gain kept by the pseudo gate, per "
+                                "binning (list: K = 2 first, physical edges last)"),
+                _F("retention_lo", "lower ends of the retention intervals (list)"),
+                _F("retention_hi", "upper ends of the retention intervals (list)"),
+                _F("mh_r2", "test R² of the [M/H] predictor the gate uses")),
+    "MVP-3.2": (_F("orders", "orders of the conditional Ridge (list)"),
+                _F("best_order_true", "order chosen on validation with true [M/H]"),
+                _F("delta_r2_true", "ΔR² against the global Ridge per order, true [M/H] (list)"),
+                _F("delta_r2_lo_true", "lower ends of the paired intervals (list)"),
+                _F("delta_r2_hi_true", "upper ends of the paired intervals (list)"),
+                _F("delta_r2_true_to_pred", "ΔR² per order when trained on true and "
+                                            "applied with predicted [M/H] (list)"),
+                _F("share_moe_gain_true", "share of the 9-bin MoE gain per order (list)")),
+    "MVP-4.0": (_F("r2", "test R² per log g gate (oracle, pseudo, learned)"),
+                _F("delta_r2", "ΔR² against the global Ridge per gate"),
+                _F("retention", "share of the oracle gain kept per deployable gate")),
+    "MVP-5.0": (_F("ca8498_ratio_global", "mean |w| at Ca II 8498 / mean |w| (global model)"),
+                _F("topk_share_poor_mean", "energy share of the top-10 pixels, metal-poor "
+                                           "experts (mean)"),
+                _F("topk_share_rich_mean", "energy share of the top-10 pixels, metal-rich "
+                                           "experts (mean)")),
+}
+
+
+def declared_fact(mvp_id: str, name: str) -> Fact:
+    """The :class:`Fact` ``name`` of ``mvp_id``; :class:`UndeclaredFactError` if not declared."""
+    hit = next((f for f in FACTS.get(mvp_id, ()) if f.name == name), None)
+    if hit is None:
+        raise UndeclaredFactError(
+            f"{mvp_id} declares no fact {name!r} (declared: "
+            f"{[f.name for f in FACTS.get(mvp_id, ())]}); add it to "
+            "moehelpers.records.registry.FACTS before a page quotes it.")
+    return hit
+
+
+def missing_facts(mvp_id: str, metrics: dict) -> list[Fact]:
+    """Declared facts of ``mvp_id`` that ``metrics`` lacks."""
+    return [f for f in FACTS.get(mvp_id, ()) if f.name not in metrics]
 
 
 def mvp(mvp_id: str) -> MVP | None:

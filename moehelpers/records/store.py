@@ -350,7 +350,7 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
            verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
            notes: str | None = None, runs_dir: str | os.PathLike[str] | None = None,
            overwrite: bool = True, headline: Any = None,
-           wall_seconds: float | None = None) -> Path:
+           wall_seconds: float | None = None, require_facts: bool = False) -> Path:
     """Write the result record of one notebook run atomically; return its path.
 
     Parameters
@@ -381,6 +381,10 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
     wall_seconds : float, optional
         Wall time of the notebook, kept in ``provenance`` (``wall_seconds``): a timing is
         not a result, so it stays out of the content hash and of the determinism check.
+    require_facts : bool, default=False
+        Refuse a record that lacks a fact the registry declares for ``mvp_id``
+        (:data:`moehelpers.records.registry.FACTS`: the numbers the hub quotes). The
+        notebook front end sets it, so a renamed metric fails the notebook, not the page.
 
     Returns
     -------
@@ -402,6 +406,14 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
         tables["headline"] = _check_headline(headline)
     elif "headline" in tables:
         tables["headline"] = _check_headline(tables["headline"])
+    if require_facts:
+        missing = registry.missing_facts(mvp_id, dict(metrics))
+        if missing:
+            raise InvalidParameterError(
+                f"{mvp_id}: metrics lack the declared fact(s) "
+                f"{', '.join(f'{f.name!r} ({f.label})' for f in missing)} that the hub quotes; "
+                "write them (NaN when not evaluable) or change "
+                "moehelpers.records.registry.FACTS together with the pages that read them.")
     checked_verdicts = _check_verdicts(verdicts)
     _check_hypotheses(mvp_id, checked_verdicts)
     body: dict[str, Any] = {
