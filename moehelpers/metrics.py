@@ -45,6 +45,7 @@ __all__ = [
     "compare",
     "mae",
     "paired_bootstrap",
+    "percentile_ci",
     "r2",
     "retention",
     "rmse",
@@ -198,7 +199,14 @@ def _digest(pos: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(pos, dtype=np.int64).tobytes()).hexdigest()[:12]
 
 
-def _ci(dist: np.ndarray, ci: float) -> tuple[float, float]:
+def percentile_ci(dist: Any, ci: float = 0.95) -> tuple[float, float]:
+    """Percentile interval ``(lo, hi)`` of a bootstrap distribution, non-finite draws dropped.
+
+    The one interval rule of the package: every CI (R², ΔR², retention, gate-noise curves,
+    noise conditioning) is the central ``ci`` share of the finite resampled values; NaN when
+    none is finite.
+    """
+    dist = np.asarray(dist, dtype=np.float64).ravel()
     if not 0 < ci < 1:
         raise InvalidParameterError(f"ci must lie strictly between 0 and 1; got {ci}.")
     finite = dist[np.isfinite(dist)]
@@ -260,7 +268,7 @@ def bootstrap_ci(
     """Percentile bootstrap CI of one model's metric (``index``: optional mask/positions)."""
     y, (p,), pos = _subset(y_true, [pred], index)
     point, dist = _boot_metric(metric, y, [p], n_boot, seed)
-    lo, hi = _ci(dist[0], ci)
+    lo, hi = percentile_ci(dist[0], ci)
     return BootstrapResult(
         metric, float(point[0]), lo, hi, ci, int(y.size), n_boot, seed, _digest(pos), dist[0]
     )
@@ -296,7 +304,7 @@ def paired_bootstrap(
     y, (a, b), pos = _subset(y_true, [pred_a, pred_b], index)
     point, dist = _boot_metric(metric, y, [a, b], n_boot, seed)
     diff = dist[0] - dist[1]
-    lo, hi = _ci(diff, ci)
+    lo, hi = percentile_ci(diff, ci)
     return PairedBootstrapResult(
         metric=metric,
         difference=float(point[0] - point[1]),
@@ -467,7 +475,7 @@ def retention(
 
     rho, small = ratio(*point)
     rho_b, small_b = ratio(*dist)
-    lo, hi = _ci(rho_b, ci)
+    lo, hi = percentile_ci(rho_b, ci)
     return RetentionResult(
         rho=float(rho),
         ci_low=lo,

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
-from moehelpers.metrics import bootstrap_indices
+from moehelpers.metrics import bootstrap_indices, percentile_ci
 
 __all__ = ["GateNoiseCurve", "gate_noise_curve", "noisy_gate"]
 
@@ -155,7 +155,6 @@ def gate_noise_curve(y_true: Any, predict: Mapping[str, Predictor], m: Any,
     sig = [float(s) for s in sigmas]
     seeds = [int(seed) + r for r in range(int(n_repeats))]
     idx = np.stack(list(bootstrap_indices(y.size, n_boot, boot_seed)))
-    lo_q, hi_q = 100 * (1 - ci) / 2, 100 * (1 + ci) / 2
     ss_tot = float(((y - y.mean()) ** 2).sum())
     r2_global = 1.0 - float(((y - g) ** 2).sum()) / ss_tot
     boot_global = _r2_rows(y, (y - g) ** 2, idx)
@@ -181,25 +180,24 @@ def gate_noise_curve(y_true: Any, predict: Mapping[str, Predictor], m: Any,
                 rho = (r2_mean - r2_global) / den if abs(den) >= min_gain else np.nan
                 rho_b = np.where(np.abs(den_b) >= min_gain,
                                  (boot[(name, s)] - boot_global) / den_b, np.nan)
-            ok = rho_b[np.isfinite(rho_b)]
             rows.append({
                 "model": name, "sigma": s, "r2": r2_mean, "r2_sd": float(r2_rep.std(ddof=1))
                 if r2_rep.size > 1 else 0.0, "r2_min": float(r2_rep.min()),
                 "r2_max": float(r2_rep.max()),
-                "r2_lo": float(np.percentile(boot[(name, s)], lo_q)),
-                "r2_hi": float(np.percentile(boot[(name, s)], hi_q)),
+                **dict(zip(("r2_lo", "r2_hi"), percentile_ci(boot[(name, s)], ci),
+                           strict=True)),
                 "retention": float(rho),
-                "retention_lo": float(np.percentile(ok, lo_q)) if ok.size else np.nan,
-                "retention_hi": float(np.percentile(ok, hi_q)) if ok.size else np.nan})
+                **dict(zip(("retention_lo", "retention_hi"), percentile_ci(rho_b, ci),
+                           strict=True))})
     diffs = []
     for a, b in compare:
         for s in sig:
             d_b = boot[(a, s)] - boot[(b, s)]
             ra = float(np.mean([r["r2"] for r in runs if r["model"] == a and r["sigma"] == s]))
             rb = float(np.mean([r["r2"] for r in runs if r["model"] == b and r["sigma"] == s]))
+            lo, hi = percentile_ci(d_b, ci)
             diffs.append({"model_a": a, "model_b": b, "sigma": s, "delta_r2": ra - rb,
-                          "delta_r2_lo": float(np.percentile(d_b, lo_q)),
-                          "delta_r2_hi": float(np.percentile(d_b, hi_q))})
+                          "delta_r2_lo": lo, "delta_r2_hi": hi})
     return GateNoiseCurve(
         runs=pd.DataFrame(runs), summary=pd.DataFrame(rows),
         differences=pd.DataFrame(diffs, columns=["model_a", "model_b", "sigma", "delta_r2",

@@ -28,7 +28,7 @@ from moehelpers.data.snr import NoiseLevelEstimator
 from moehelpers.data.splits import Splits, noisy_splits
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeStats
 from moehelpers.errors import InvalidParameterError
-from moehelpers.metrics import paired_bootstrap
+from moehelpers.metrics import paired_bootstrap, percentile_ci
 from moehelpers.models.conditional import ConditionalRidge
 from moehelpers.models.noise_experts import DEFAULT_LEVELS, NoiseExperts, check_levels
 
@@ -184,11 +184,6 @@ class LevelScores:
     y: np.ndarray = field(repr=False)
 
 
-def _ci(dist: np.ndarray, ci: float) -> tuple[float, float]:
-    q = (1 - ci) / 2
-    return float(np.quantile(dist, q)), float(np.quantile(dist, 1 - q))
-
-
 def score_levels(model: NoiseConditionedRidge, splits: Splits, *, n_boot: int = 1000,
                  seed: int = 0, ci: float = 0.95) -> LevelScores:
     """Score experts, mixed and conditional models (true and estimated ``n``) per level.
@@ -230,9 +225,11 @@ def score_levels(model: NoiseConditionedRidge, splits: Splits, *, n_boot: int = 
         sel = table[table["model"] == name]
         mrows.append({"model": name, "mean_r2": float(sel["r2"].mean()),
                       "d_expert": float(sel["d_expert"].mean()),
-                      **dict(zip(("d_expert_lo", "d_expert_hi"), _ci(de, ci), strict=True)),
+                      **dict(zip(("d_expert_lo", "d_expert_hi"), percentile_ci(de, ci),
+                                 strict=True)),
                       "d_mixed": float(sel["d_mixed"].mean()),
-                      **dict(zip(("d_mixed_lo", "d_mixed_hi"), _ci(dm, ci), strict=True))})
+                      **dict(zip(("d_mixed_lo", "d_mixed_hi"), percentile_ci(dm, ci),
+                                 strict=True))})
     return LevelScores(table, pd.DataFrame(mrows), n_hat, preds, y)
 
 
