@@ -23,7 +23,9 @@ from moehelpers.errors import DataFileNotFoundError, MoEHelpersError
 from moehelpers.evaluation.ceiling import CEILING_ID
 from moehelpers.records import store as results
 
-__all__ = ["SOURCES", "fraction_of_ceiling", "recorded_r2"]
+__all__ = ["SOURCES", "best_deployable", "ceiling_headline_rows", "ceiling_metrics",
+           "fraction_of_ceiling", "headline_levels", "headline_levels_table",
+           "headline_sentence", "recorded_r2", "with_experts"]
 
 _COLS = ["mvp_id", "model", "noise_level", "r2", "r2_lo", "r2_hi", "uses_true_labels"]
 
@@ -172,3 +174,109 @@ def ceiling_r2(noise_level: float, run: str = "default", runs_dir: str | Path | 
     hit = tab[np.isclose(tab["noise_level"], float(noise_level))]
     return float(hit[which].iloc[0]) if len(hit) else float("nan")
 
+
+
+# --------------------------------------------------------------------- the ceiling page
+def with_experts(by_region: pd.DataFrame, run: str, noise_level: float,
+                 runs_dir: str | Path | None = None) -> tuple[pd.DataFrame, bool]:
+    """``by_region`` (:meth:`Ceiling.by_region`) with MVP-1.0's per-bin R² beside it.
+
+    Adds ``r2_expert``, ``r2_global`` and ``expert_fraction = r2_expert / r2_max_set`` when
+    the run's MVP-1.0 record exists at the same noise level; returns ``(table, found)``.
+    """
+    try:
+        rec = results.load_record(run, "MVP-1.0", runs_dir)
+        same = np.isclose(float(rec["params"]["noise_level"]), noise_level)
+        per_bin = results.table(rec, "per_bin") if same else None
+    except (FileNotFoundError, results.RecordCorruptError, KeyError):
+        per_bin = None
+    if per_bin is None:
+        return by_region, False
+    out = by_region.merge(per_bin[["bin", "r2_expert", "r2_global"]], on="bin", how="left")
+    out["expert_fraction"] = out["r2_expert"] / out["r2_max_set"]
+    return out, True
+
+
+def best_deployable(frac: pd.DataFrame, level: float) -> pd.Series | None:
+    """Best model not given true labels at one noise level (None when none is recorded)."""
+    if not len(frac):
+        return None
+    sub = frac[np.isclose(frac["noise_level"], level) & ~frac["uses_true_labels"]]
+    return None if sub.empty else sub.loc[sub["r2"].idxmax()]
+
+
+def headline_levels(by_noise: pd.DataFrame, frac: pd.DataFrame, levels: list[float]
+                    ) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Ceiling, best deployable model and the gap at each headline level.
+
+    Returns ``(numbers, best_names)`` keyed by the level as text (``"0.2"``): numbers are
+    ``r2_max_set, r2_max_median, r2_bayes_set, best_r2, gap, gap_bayes, fraction,
+    fraction_bayes`` (NaN where no model is recorded; ``gap`` NaN also where the unbiased
+    ceiling is ≤ 0: it then bounds nothing a shrinking model cares about).
+    """
+    numbers, names = {}, {}
+    for lv in levels:
+        row = by_noise[np.isclose(by_noise["noise_level"], lv)]
+        if row.empty:
+            continue
+        best = best_deployable(frac, lv)
+        r2_max = float(row["r2_max_set"].iloc[0])
+        bayes = float(row["r2_bayes_set"].iloc[0])
+        none = best is None
+        numbers[f"{lv:g}"] = {
+            "r2_max_set": r2_max, "r2_max_median": float(row["r2_max_median"].iloc[0]),
+            "r2_bayes_set": bayes,
+            "best_r2": np.nan if none else float(best["r2"]),
+            "gap": np.nan if none or r2_max <= 0 else float(r2_max - best["r2"]),
+            "gap_bayes": np.nan if none else float(bayes - best["r2"]),
+            "fraction": np.nan if none else float(best["fraction"]),
+            "fraction_bayes": np.nan if none else float(best["fraction_bayes"])}
+        names[f"{lv:g}"] = "not run yet" if none else f"{best['model']} ({best['mvp_id']})"
+    return numbers, names
+
+
+def headline_sentence(level: str, h: dict[str, float], best_name: str) -> str:
+    """The page's one-line summary of :func:`headline_levels` at one level (Markdown)."""
+    from moehelpers.book.report import fmt
+
+    gap = fmt(h["gap"]) if h["r2_max_set"] > 0 else "undefined (unbiased ceiling ≤ 0)"
+    return (f"**Noise {level}:** ceiling $R^2_\\max$ = {fmt(h['r2_max_set'])} (set-level), "
+            f"{fmt(h['r2_max_median'])} (median star), shrinkage ceiling "
+            f"{fmt(h['r2_bayes_set'])}; best deployable model: {best_name}, "
+            f"$R^2$ = {fmt(h['best_r2'])}, gap to the ceiling {gap} "
+            f"(to the shrinkage ceiling {fmt(h['gap_bayes'])}).")
+
+
+_BY_NOISE_METRICS = ("r2_max_set", "r2_max_median", "r2_cond_set", "r2_free_scale_set",
+                     "r2_free_continuum_set", "r2_bayes_set", "snr_l2_median")
+_HEADLINE_KEYS = ("r2_max_set", "r2_max_median", "r2_bayes_set", "best_r2", "gap",
+                  "gap_bayes", "fraction", "fraction_bayes")
+
+
+def ceiling_metrics(by_noise: pd.DataFrame, headline: dict[str, dict[str, float]],
+                    levels: list[float], *, mc_ratio: float, flux_residual: float
+                    ) -> dict[str, Any]:
+    """The ceiling record's metrics: per-level columns and the headline-level numbers."""
+    return {"noise_levels": levels,
+            **{k: by_noise[k].tolist() for k in _BY_NOISE_METRICS if k in by_noise},
+            **{f"headline_{k}": [h[k] for h in headline.values()] for k in _HEADLINE_KEYS},
+            "headline_levels": [float(k) for k in headline], "mc_ratio": mc_ratio,
+            "flux_residual": flux_residual}
+
+
+def ceiling_headline_rows(by_noise: pd.DataFrame) -> list[dict[str, Any]]:
+    """Headline rows of the ceiling record: set-level ceiling (with CI), shrinkage ceiling."""
+    from moehelpers.evaluation.ceiling import BAYES_CEILING_MODEL, CEILING_MODEL
+
+    return [*(results.headline_row(CEILING_MODEL, r["noise_level"], r["r2_max_set"],
+                                   (r.get("r2_max_set_lo", np.nan),
+                                    r.get("r2_max_set_hi", np.nan)))
+              for _, r in by_noise.iterrows()),
+            *(results.headline_row(BAYES_CEILING_MODEL, r["noise_level"], r["r2_bayes_set"])
+              for _, r in by_noise.iterrows())]
+
+
+def headline_levels_table(headline: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """:func:`headline_levels` numbers as a table with a float ``noise_level`` column."""
+    return (pd.DataFrame.from_dict(headline, orient="index").rename_axis("noise_level")
+            .reset_index().astype({"noise_level": "float64"}))

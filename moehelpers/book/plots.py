@@ -22,8 +22,11 @@ import numpy as np
 __all__ = [
     "COLORS",
     "BookRenderer",
+    "ceiling_curves",
     "curves_with_bands",
     "heatmap",
+    "models_vs_ceiling",
+    "per_star_ceiling",
     "plotly_js_path",
     "pred_vs_true",
     "setup_plotly",
@@ -244,4 +247,73 @@ def curves_with_bands(
                                  marker_color=color, legendgroup=str(name)))
     fig.update_layout(title=title, xaxis_title=xaxis_title, yaxis_title=yaxis_title,
                       height=450)
+    return fig
+
+
+# ------------------------------------------------------------------ the ceiling page
+def ceiling_curves(by_noise: Any):
+    """The ceiling variants against the noise level (set-level with its bootstrap band)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    band = {"type": "data", "symmetric": False,
+            "array": by_noise["r2_max_set_hi"] - by_noise["r2_max_set"],
+            "arrayminus": by_noise["r2_max_set"] - by_noise["r2_max_set_lo"]}
+    curves = [("r2_max_set", "ceiling, set-level (marginal)", band),
+              ("r2_max_median", "ceiling, median star", None),
+              ("r2_cond_set", "ceiling, Teff & [M/H] known", None),
+              ("r2_bayes_set", "shrinkage ceiling (approx.)", None)]
+    for k, (col, name, err) in enumerate(curves):
+        fig.add_trace(go.Scatter(x=by_noise["noise_level"], y=by_noise[col], name=name,
+                                 mode="lines+markers", error_y=err,
+                                 line={"color": COLORS[k], "dash": "solid" if k == 0
+                                       else "dot"}))
+    low = max(-1.0, float(by_noise["r2_max_set"].min()) - 0.05)
+    fig.update_layout(title="Fisher ceiling on log g vs noise level", xaxis_title="noise level",
+                      yaxis_title="R²", yaxis_range=[low, 1.02], height=440)
+    return fig
+
+
+def per_star_ceiling(per_star: Any, levels: Any) -> tuple[Any, Any]:
+    """Box plot of the per-star ceiling per level, and σ_CRLB against the L2 SNR."""
+    import plotly.graph_objects as go
+
+    box = go.Figure()
+    for k, lv in enumerate(levels):
+        sub = per_star[per_star["noise_level"] == lv]
+        box.add_trace(go.Box(y=sub["r2_max"], name=f"{lv:g}", boxpoints=False,
+                             marker={"color": COLORS[k % len(COLORS)]}))
+    box.update_layout(title="Per-star ceiling R²_max,i = 1 − CRLB_i / Var(y), by noise level",
+                      xaxis_title="noise level", yaxis_title="per-star R²_max",
+                      yaxis_range=[-1.0, 1.02], showlegend=False, height=420)
+    scatter = go.Figure(go.Scattergl(
+        x=per_star["snr"], y=per_star["sigma_crlb"], mode="markers",
+        marker={"size": 4, "color": per_star["T_eff"], "colorscale": "Viridis",
+                "opacity": 0.6, "colorbar": {"title": "Teff [K]"}},
+        text=[f"noise {lv:g}" for lv in per_star["noise_level"]]))
+    scatter.update_layout(title="Per-star bound on log g vs L2 SNR (all noise levels)",
+                          xaxis_type="log", yaxis_type="log", xaxis_title="SNR (L2)",
+                          yaxis_title="σ_CRLB(log g) [dex]", height=460)
+    return box, scatter
+
+
+def models_vs_ceiling(by_noise: Any, frac: Any):
+    """Recorded test R² of every model against the ceiling (diamonds: given true labels)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=by_noise["noise_level"], y=by_noise["r2_max_set"],
+                             name="ceiling (set-level)", mode="lines", line={"color": "black"}))
+    fig.add_trace(go.Scatter(x=by_noise["noise_level"], y=by_noise["r2_bayes_set"],
+                             name="shrinkage ceiling (approx.)", mode="lines",
+                             line={"color": "black", "dash": "dot"}))
+    for k, (name, sub) in enumerate(frac.groupby("model", sort=False)):
+        fig.add_trace(go.Scatter(x=sub["noise_level"], y=sub["r2"], name=name,
+                                 mode="lines+markers" if len(sub) > 1 else "markers",
+                                 marker={"color": COLORS[k % len(COLORS)],
+                                         "symbol": "diamond" if sub["uses_true_labels"].any()
+                                         else "circle"}))
+    fig.update_layout(title="Recorded test R² and the Fisher ceiling (diamonds: given true "
+                      "Teff/[M/H])", xaxis_title="noise level", yaxis_title="R²",
+                      yaxis_range=[-0.2, 1.02], height=480)
     return fig

@@ -68,6 +68,7 @@ __all__ = [
     "BAYES_CEILING_MODEL", "CEILING_ID", "CEILING_MODEL", "LABEL_NAMES", "LABEL_SCALE",
     "MEDIAN_WINDOW", "Ceiling", "compute_ceiling", "fisher", "flux_jacobian",
     "lagrange_derivative", "marginal_bound", "marginal_fisher", "r2_ceiling",
+    "window_sensitivity",
 ]
 
 #: Record id of the ceiling notebook (``runs/<run>/records/BEYOND-ceiling.json``).
@@ -395,6 +396,74 @@ class Ceiling:
                 row["r2_max_set_lo"], row["r2_max_set_hi"] = np.quantile(r2b, [0.025, 0.975])
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+    def per_star_levels(self, noise_levels: Sequence[float]) -> pd.DataFrame:
+        """:meth:`per_star` at every level, stacked, with a ``noise_level`` column."""
+        return pd.concat([self.per_star(lv).assign(noise_level=lv) for lv in noise_levels],
+                         ignore_index=True)
+
+    def by_snr(self, noise_levels: Sequence[float], n_bins: int = 8) -> pd.DataFrame:
+        """Ceiling per L2-SNR bin, all levels pooled (quantile edges of the pooled SNR).
+
+        Columns ``n, snr_median, sigma_crlb_median, crlb_mean, r2_max_set`` (``Var(y)`` of
+        the whole set): each star's bound scales as L² and its SNR as 1/L, so the bins sort
+        (star, level) pairs by information.
+        """
+        per_star = self.per_star_levels(noise_levels)
+        edges = np.unique(np.quantile(per_star["snr"], np.linspace(0, 1, n_bins + 1)))
+        per_star["snr_bin"] = pd.cut(per_star["snr"], edges, include_lowest=True)
+        out = (per_star.groupby("snr_bin", observed=True)
+               .agg(n=("snr", "size"), snr_median=("snr", "median"),
+                    sigma_crlb_median=("sigma_crlb", "median"),
+                    crlb_mean=("sigma_crlb", lambda s: float(np.mean(s**2))))
+               .reset_index(drop=True))
+        out["r2_max_set"] = 1.0 - out["crlb_mean"] / float(np.var(self.labels["log_g"]))
+        return out.astype({"n": "int64"})
+
+    def by_region(self, noise_level: float, scheme: Any) -> pd.DataFrame:
+        """Ceiling per bin of ``scheme`` (e.g. the 3×3 physical bins) at ``noise_level``.
+
+        Per bin: ``n``, the median per-star σ_CRLB and the set-level ceiling with the bin's own
+        ``Var(y)`` (as the per-bin R² of MVP-1.0); NaN for bins with fewer than 2 stars.
+        """
+        bins = scheme.assign(self.labels)
+        crlb = self.crlb(noise_level)
+        y = self.labels["log_g"].to_numpy()
+        rows = []
+        for b, name in enumerate(scheme.bin_names()):
+            idx = np.flatnonzero(bins == b)
+            row = {"bin": b, "name": name, "n": idx.size, "sigma_crlb_median": np.nan,
+                   "r2_max_set": np.nan}
+            if idx.size >= 2:
+                row["sigma_crlb_median"] = float(np.sqrt(np.median(crlb[idx])))
+                row["r2_max_set"] = r2_ceiling(crlb[idx], y[idx])["r2_max_set"]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def per_star_noise1(self) -> pd.DataFrame:
+        """Labels with σ_CRLB, σ_cond and σ_free-scale at noise level 1 (dex)."""
+        out = self.labels.assign(sigma_crlb=np.sqrt(self.crlb1), sigma_cond=np.sqrt(self.cond1))
+        if self.free1 is not None:
+            out["sigma_free_scale"] = np.sqrt(self.free1)
+        return out
+
+
+def window_sensitivity(spectra: Any, grid: SpectralGrid, windows: Sequence[int],
+                       noise_levels: Sequence[float], base: Ceiling, **kwargs: Any
+                       ) -> pd.DataFrame:
+    """Set-level and median ceiling for each median-slope window (``base`` for the default).
+
+    ``kwargs`` go to :func:`compute_ceiling` (e.g. the continuum settings of ``base``).
+    Columns ``noise_level, r2_max_set, r2_max_median, median_window``.
+    """
+    parts = []
+    for w in windows:
+        c_w = base if w == MEDIAN_WINDOW else compute_ceiling(
+            spectra, grid, median_window=w, check_flux=False, **kwargs)
+        s = c_w.summary(noise_levels)
+        parts.append(s[["noise_level", "r2_max_set", "r2_max_median"]].assign(median_window=w))
+    return pd.concat(parts, ignore_index=True)
 
 
 def compute_ceiling(spectra: Any, grid: SpectralGrid | None = None, *, kind: str | None = None,

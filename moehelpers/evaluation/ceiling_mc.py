@@ -10,13 +10,16 @@ should equal the marginal bound ``[F⁻¹]_gg`` — and exceed the conditional `
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 from moehelpers.data.grid import SpectralGrid
 from moehelpers.errors import InvalidParameterError
-from moehelpers.evaluation.ceiling import LABEL_SCALE, fisher, flux_jacobian
+from moehelpers.evaluation.ceiling import LABEL_NAMES, LABEL_SCALE, fisher, flux_jacobian
 
-__all__ = ["ml_fit", "ml_logg_spread"]
+__all__ = ["mc_check", "ml_fit", "ml_logg_spread"]
 
 
 def ml_fit(grid: SpectralGrid, x: np.ndarray, sigma: np.ndarray, theta0: np.ndarray, *,
@@ -74,4 +77,36 @@ def ml_logg_spread(grid: SpectralGrid, labels: np.ndarray, flux: np.ndarray,
         fit = ml_fit(grid, x, sigma, np.repeat(np.asarray(lab, float)[None], n_draws, 0),
                      kind=kind, n_iter=n_iter)
         out[s] = np.var(fit[:, 1], ddof=1)
+    return out
+
+
+def mc_check(grid: SpectralGrid, ceiling: Any, spectra: Any, *, n_stars: int, n_draws: int,
+             noise_level: float, seed: int, n_iter: int = 8) -> pd.DataFrame:
+    """ML variance of log g against the bounds for ``n_stars`` random stars of ``spectra``.
+
+    ``ceiling`` is the :class:`~moehelpers.evaluation.ceiling.Ceiling` of ``spectra`` with the
+    continuum known (the ML fit knows it). Stars are drawn with ``default_rng(seed)``; the
+    fits use :func:`ml_logg_spread` with the same seed.
+
+    Returns
+    -------
+    DataFrame
+        ``star, T_eff, log_g, M_H, var_ml, crlb, crlb_cond, crlb_free_scale`` and the ratios
+        ``ratio`` (to the marginal bound: ≈ 1 when the bound is attained), ``ratio_cond``,
+        ``ratio_free_scale``.
+    """
+    idx = np.random.default_rng(seed).choice(len(spectra), size=min(n_stars, len(spectra)),
+                                             replace=False)
+    true = spectra.labels[list(LABEL_NAMES)].to_numpy()[idx]
+    var_ml = ml_logg_spread(grid, true, spectra.flux[idx].astype(np.float64),
+                            spectra.error[idx].astype(np.float64), noise_level, n_draws, seed,
+                            n_iter=n_iter)
+    out = pd.DataFrame({"star": idx, "T_eff": true[:, 0], "log_g": true[:, 1],
+                        "M_H": true[:, 2], "var_ml": var_ml,
+                        "crlb": ceiling.crlb(noise_level)[idx],
+                        "crlb_cond": ceiling.cond1[idx] * noise_level**2,
+                        "crlb_free_scale": ceiling.free1[idx] * noise_level**2})
+    out["ratio"] = out["var_ml"] / out["crlb"]
+    out["ratio_cond"] = out["var_ml"] / out["crlb_cond"]
+    out["ratio_free_scale"] = out["var_ml"] / out["crlb_free_scale"]
     return out
