@@ -24,6 +24,8 @@ __all__ = [
     "BookRenderer",
     "ceiling_curves",
     "curves_with_bands",
+    "gate_noise_r2",
+    "gate_noise_retention",
     "heatmap",
     "models_vs_ceiling",
     "per_star_ceiling",
@@ -316,4 +318,46 @@ def models_vs_ceiling(by_noise: Any, frac: Any):
     fig.update_layout(title="Recorded test R² and the Fisher ceiling (diamonds: given true "
                       "Teff/[M/H])", xaxis_title="noise level", yaxis_title="R²",
                       yaxis_range=[-0.2, 1.02], height=480)
+    return fig
+
+
+# ------------------------------------------------------------------ the gate-noise page
+def gate_noise_r2(summary: Any, r2_global: float, references: dict[str, dict[float, float]]):
+    """R² against gate noise σ per model (band: min–max over repeats), the global Ridge and
+    reference curves ``{name: {σ: R²}}`` dotted (colours 0, 2, … of :data:`COLORS`)."""
+    import plotly.graph_objects as go
+
+    fig = curves_with_bands(summary, "sigma", "r2", "r2_min", "r2_max", by="model",
+                            title="R² under gate noise (band: min–max across repeats)",
+                            xaxis_title="gate noise σ (dex of [M/H])",
+                            yaxis_title="R² (all test stars)", band_label="repeats")
+    fig.add_hline(y=r2_global, line_dash="dash", line_color="grey",
+                  annotation_text="global Ridge (no gate)")
+    for k, (name, ref) in enumerate(references.items()):
+        fig.add_trace(go.Scatter(x=list(ref), y=list(ref.values()), mode="lines+markers",
+                                 name=name, line={"dash": "dot"},
+                                 marker_color=COLORS[(2 * k) % len(COLORS)]))
+    return fig
+
+
+def gate_noise_retention(summary: Any, real: Any, sigma_real: float,
+                         lines: dict[str, float]):
+    """Retention against gate noise σ (band: 95% CI), the predicted-gate points at their RMS
+    error ``sigma_real`` (diamonds) and horizontal guide ``lines`` ``{label: level}``."""
+    import plotly.graph_objects as go
+
+    fig = curves_with_bands(summary, "sigma", "retention", "retention_lo", "retention_hi",
+                            by="model", title="Share of the noiseless gain kept (band: 95% "
+                            "bootstrap interval over stars)",
+                            xaxis_title="gate noise σ (dex of [M/H])",
+                            yaxis_title="retention ρ", band_label="95% CI")
+    for k, row in real.reset_index(drop=True).iterrows():
+        fig.add_trace(go.Scatter(x=[sigma_real], y=[row["retention"]], mode="markers",
+                                 marker={"symbol": "diamond", "size": 11,
+                                         "color": COLORS[k % len(COLORS)]},
+                                 name=f"{row['model']}, predicted [M/H]"))
+    fig.add_vline(x=sigma_real, line_dash="dot", line_color="grey",
+                  annotation_text="RMS error of predicted [M/H]")
+    for text, level in lines.items():
+        fig.add_hline(y=level, line_dash="dash", line_color="lightgrey", annotation_text=text)
     return fig

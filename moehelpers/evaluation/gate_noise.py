@@ -28,7 +28,8 @@ import pandas as pd
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.metrics import bootstrap_indices, percentile_ci
 
-__all__ = ["GateNoiseCurve", "gate_noise_curve", "noisy_gate"]
+__all__ = ["GateNoiseCurve", "GateNoiseModels", "curve_metrics", "decision", "fit_models",
+           "gate_noise_curve", "noisy_gate", "predicted_gate_retention"]
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
@@ -214,3 +215,117 @@ def _checked(p: Any, n: int, name: str) -> np.ndarray:
         raise InvalidParameterError(f"model {name!r} returned NaN/inf predictions; give it a "
                                     "fallback for stars it cannot serve.")
     return p
+
+
+# ------------------------------------------------------------------ the MVP-7.1 experiment
+@dataclass
+class GateNoiseModels:
+    """The models of MVP-7.1, fitted once on the true [M/H] (see :func:`fit_models`).
+
+    ``hard`` maps a name to a :class:`~moehelpers.models.piecewise.PiecewiseRidge` (routing by
+    bins of the gate value); ``conditional`` is the ModulatedRidge on ``[x, m·x, …]``;
+    ``mh_model`` predicts [M/H] from the flux (the real gate); ``clip`` is the training range
+    of [M/H] that noisy gate values are clipped to.
+    """
+
+    hard: dict[str, Any]
+    conditional: Any
+    conditional_name: str
+    mh_model: Any
+    clip: tuple[float, float]
+
+    def predictors(self, X: Any, labels: pd.DataFrame) -> dict[str, Predictor]:
+        """``{name: f(m̃) → ŷ}`` on the spectra ``X`` with the gate value replaced by ``m̃``."""
+        out: dict[str, Predictor] = {
+            name: (lambda v, mdl=mdl: mdl.predict(X, labels.assign(M_H=v)))
+            for name, mdl in self.hard.items()}
+        out[self.conditional_name] = lambda v: self.conditional.predict(X, {"m": v})
+        return out
+
+
+def fit_models(X: Mapping[str, Any], y: Mapping[str, Any], labels: Mapping[str, pd.DataFrame],
+               alphas: Sequence[float], *, cond_order: int = 1, min_bin_train: int = 100,
+               min_bin_val: int = 20) -> GateNoiseModels:
+    """Fit the 9-bin and [M/H]-only hard MoE, the conditional Ridge and the [M/H] predictor.
+
+    One pass of statistics over the training flux: the global Gram is shared by the [M/H]
+    predictor, both MoE and the conditional model (whose α walk starts at the global α).
+    α of every model is chosen on the validation split.
+    """
+    from moehelpers.engine.ridge import RidgeStats
+    from moehelpers.gates import pseudo
+    from moehelpers.models import bins as gating
+    from moehelpers.models.modulated import ModulatedRidge, ModulatorScaling, modulated_stats
+    from moehelpers.models.piecewise import PiecewiseRidge, fit_together
+
+    mh = {s: labels[s]["M_H"].to_numpy() for s in ("train", "val")}
+    stats = RidgeStats.from_data(X["train"], y["train"])
+    mh_model = pseudo.label_predictor(stats, X["train"], mh["train"], X["val"], mh["val"],
+                                      alphas)
+    hard = {name: PiecewiseRidge(scheme, alphas, min_bin_train=min_bin_train,
+                                 min_bin_val=min_bin_val)
+            for name, scheme in (("hard MoE, 9 bins", gating.physical_3x3()),
+                                 ("hard MoE, 3 [M/H] bins", gating.mh_only()))}
+    fit_together(list(hard.values()), X["train"], y["train"], labels["train"], X["val"],
+                 y["val"], labels["val"], global_stats=stats)
+    cond = ModulatedRidge([f"m^{k}" for k in range(1, cond_order + 1)], alphas,
+                          alpha_search="walk",
+                          alpha_start=hard["hard MoE, 9 bins"].global_.alpha_)
+    z_train = {"m": mh["train"]}
+    scaling = ModulatorScaling.fit(z_train)
+    gram = modulated_stats(X["train"], y["train"], scaling.transform(z_train),
+                           cond.required_monomials(scaling.names), base=stats)
+    cond.fit_stats(gram, scaling, X["val"], y["val"], {"m": mh["val"]})
+    clip = (float(mh["train"].min()), float(mh["train"].max()))
+    return GateNoiseModels(hard, cond, f"conditional Ridge, order {cond_order}", mh_model,
+                           clip)
+
+
+def predicted_gate_retention(y: Any, predict: Mapping[str, Predictor], m_hat: Any,
+                             m_true: Any, pred_global: Any, clip: tuple[float, float], *,
+                             n_boot: int, seed: int) -> pd.DataFrame:
+    """R² and retention of each model routed by a predicted gate value ``m_hat``.
+
+    Retention is of each model's own noiseless gain (gate = true ``m``, clipped as ``m_hat``)
+    over ``pred_global``, with its paired bootstrap interval (:func:`moehelpers.metrics.
+    retention`).
+    """
+    from moehelpers.metrics import retention
+
+    rows = []
+    for name, f in predict.items():
+        rr = retention(y, f(m_hat), pred_global, f(np.clip(m_true, *clip)), n_boot=n_boot,
+                       seed=seed)
+        rows.append({"model": name, "r2": rr.r2_gate, "retention": rr.rho,
+                     "retention_lo": rr.ci_low, "retention_hi": rr.ci_high})
+    return pd.DataFrame(rows)
+
+
+def decision(passed: Mapping[str, bool | None], keep_low: float) -> str:
+    """The document's MVP-7.1 decision from the verdicts (stop-loss, switch or not)."""
+    if passed.get("stop_loss_both_collapse"):
+        return ("stop-loss: both models collapse under gate noise — the gate itself is not "
+                "reliable enough; a latent gate learned from the spectra (H-A2) is needed")
+    if passed.get("H-A1_conditional_keeps") and passed.get("H-A1_hard_collapses"):
+        return ("switch to conditioning: the conditional model keeps its gain while hard "
+                "routing collapses (H-A1 supported)")
+    if passed.get("H-A1_conditional_keeps"):
+        return ("no switch forced: the conditional model keeps its gain, but the hard MoE "
+                "does not collapse either at this σ (H-A1 not supported as stated)")
+    return ("no switch: the conditional model does not keep ≥ "
+            f"{keep_low:g} of its gain at this σ (H-A1 not supported)")
+
+
+def curve_metrics(curve: GateNoiseCurve, keys: Mapping[str, str], real: pd.DataFrame
+                  ) -> dict[str, Any]:
+    """Per-model series of the curve (``r2_<key>``, ``retention_<key>``, …), clean R² and the
+    predicted-gate retention, named by the short ``keys`` of the models."""
+    s = curve.summary
+    by_model = {name: s[s["model"] == name] for name in keys}
+    return {"sigmas": sorted(s["sigma"].unique().tolist()), "r2_global": curve.r2_global,
+            **{f"r2_clean_{keys[n]}": curve.r2_clean[n] for n in keys},
+            **{f"{k}_{keys[n]}": df[k].tolist() for n, df in by_model.items()
+               for k in ("r2", "r2_sd", "r2_min", "r2_max", "retention", "retention_lo",
+                         "retention_hi")},
+            **{f"real_retention_{keys[n]}": float(v) for n, v in
+               zip(real["model"], real["retention"], strict=True)}}
