@@ -24,6 +24,7 @@ __all__ = [
     "BookRenderer",
     "ceiling_curves",
     "curves_with_bands",
+    "energy_curves",
     "gate_noise_r2",
     "gate_noise_retention",
     "heatmap",
@@ -360,4 +361,22 @@ def gate_noise_retention(summary: Any, real: Any, sigma_real: float,
                   annotation_text="RMS error of predicted [M/H]")
     for text, level in lines.items():
         fig.add_hline(y=level, line_dash="dash", line_color="lightgrey", annotation_text=text)
+    return fig
+
+
+def energy_curves(coefs: dict[str, Any], labels: dict[str, str] | None = None):
+    """Cumulative share of Σw² against the number of pixels (largest |w| first), log x."""
+    import plotly.graph_objects as go
+
+    from moehelpers.data.windows import energy_curve
+
+    fig = go.Figure()
+    for name, w in coefs.items():
+        curve = energy_curve(w)
+        label = name if labels is None else f"{name} ({labels.get(name, '')})"
+        fig.add_trace(go.Scatter(x=np.arange(1, curve.size + 1), y=curve, mode="lines",
+                                 name=label))
+    fig.update_layout(title="Cumulative share of Σw² against pixels, largest |w| first",
+                      xaxis={"title": "pixels", "type": "log"}, yaxis_title="share of energy",
+                      height=460)
     return fig
