@@ -276,3 +276,21 @@ def test_headline_is_validated_on_write(tmp_path: Path) -> None:
                         ([{**row, "model": ""}], "model name")]:
         with pytest.raises(InvalidParameterError, match=needle):
             results.record("X", headline=bad, **kw)
+
+
+def test_timings_live_in_the_provenance_not_the_content(tmp_path) -> None:
+    """Two runs that differ only in how long they took have the same content hash."""
+    from moehelpers.records import store
+
+    hashes = []
+    for i, secs in enumerate((1.5, 99.0)):
+        path = store.record("MVP-X", run="r", params={"seed": 1},
+                            dataset={"generator": {"t": 1}}, metrics={"r2": 0.5},
+                            runs_dir=tmp_path / str(i), wall_seconds=secs,
+                            timings={"fit": secs, "steps": [secs, 2 * secs]})
+        rec = store.load_record("r", "MVP-X", tmp_path / str(i))
+        assert rec["provenance"]["timings"] == {"fit": secs, "steps": [secs, 2 * secs]}
+        assert rec["provenance"]["wall_seconds"] == secs
+        assert "fit" not in rec["metrics"] and path.is_file()
+        hashes.append(rec["content_hash"])
+    assert hashes[0] == hashes[1]

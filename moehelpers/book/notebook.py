@@ -154,8 +154,8 @@ class Context:
     def record(self, *, metrics: Mapping[str, Any], headline: Any,
                verdicts: Any = None, tables: Mapping[str, Any] | None = None,
                notes: str | None = None, dataset: Mapping[str, Any] | None = None,
-               mvp_id: str | None = None, extra_params: Mapping[str, Any] | None = None
-               ) -> Path:
+               mvp_id: str | None = None, extra_params: Mapping[str, Any] | None = None,
+               timings: Mapping[str, Any] | None = None) -> Path:
         """Write this notebook's record; parameters, dataset, run and wall time filled in.
 
         Parameters
@@ -173,6 +173,9 @@ class Context:
             Default: the id given to :func:`start`.
         extra_params : dict, optional
             Values the notebook derived from its parameters and wants recorded beside them.
+        timings : dict, optional
+            Seconds of the notebook's stages: recorded in the provenance, never as a metric
+            (a timing is not a result and would make reruns differ).
 
         Raises
         ------
@@ -194,7 +197,8 @@ class Context:
         return store.record(
             mvp_id or self.mvp_id, run=self.params["run_name"], params=params,
             dataset=dataset, metrics=metrics, tables=tables, verdicts=verdicts, notes=notes,
-            headline=headline, wall_seconds=self.seconds, require_facts=True)
+            headline=headline, wall_seconds=self.seconds, require_facts=True,
+            timings=timings)
 
 
 def start(mvp_id: str, namespace: MutableMapping[str, Any], *, plots: bool = True) -> Context:

@@ -350,7 +350,8 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
            verdicts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
            notes: str | None = None, runs_dir: str | os.PathLike[str] | None = None,
            overwrite: bool = True, headline: Any = None,
-           wall_seconds: float | None = None, require_facts: bool = False) -> Path:
+           wall_seconds: float | None = None, require_facts: bool = False,
+           timings: Mapping[str, Any] | None = None) -> Path:
     """Write the result record of one notebook run atomically; return its path.
 
     Parameters
@@ -381,6 +382,10 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
     wall_seconds : float, optional
         Wall time of the notebook, kept in ``provenance`` (``wall_seconds``): a timing is
         not a result, so it stays out of the content hash and of the determinism check.
+    timings : dict, optional
+        Seconds of stages of the notebook (numbers or lists of numbers), kept in
+        ``provenance["timings"]`` beside ``wall_seconds``: never a metric, so a record's
+        content depends only on its inputs.
     require_facts : bool, default=False
         Refuse a record that lacks a fact the registry declares for ``mvp_id``
         (:data:`moehelpers.records.registry.FACTS`: the numbers the hub quotes). The
@@ -430,6 +435,8 @@ def record(mvp_id: str, *, run: str, params: Mapping[str, Any], dataset: Mapping
     provenance = _provenance()
     if wall_seconds is not None:
         provenance["wall_seconds"] = round(float(wall_seconds), 3)
+    if timings:
+        provenance["timings"] = _encode(dict(timings), "timings", numeric=True)
     prov = json.dumps({"provenance": provenance}, sort_keys=True, indent=1)
     _atomic_write(path, text[:-2] + ",\n" + prov[2:] + "\n")
     return path
