@@ -1,4 +1,4 @@
-"""Physics of the grid (`pytest tools/test_grid_physics.py`; moves to tests/ with the new grid).
+"""Physics of the embedded grid: Paschen gf and lines, TiO depth, Ca II and Na I trends.
 
 The old grid's Paschen oscillator strengths were 729× too small (Kramers' factor evaluated in
 x = 1 − (n/m)² instead of 1/n² − 1/m²) and its TiO stood in for ⁴⁸TiO with four minor
