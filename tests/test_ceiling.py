@@ -260,48 +260,73 @@ def test_compute_ceiling_on_sampler_data(tmp_path) -> None:
 
 
 # ----------------------------------------------------------------------------- comparison
-def _write(tmp_path, mvp_id, tables, params=None, metrics=None):
+def _write(tmp_path, mvp_id, tables, params=None, metrics=None, headline=None):
     from moehelpers.records import registry
 
     entry = registry.mvp(mvp_id)  # a record must judge every hypothesis its MVP tests
     verdicts = [results.verdict(h, 1.0, 0.0, tests=h) for h in (entry.hypotheses if entry
                                                                  else ())]
-    results.record(mvp_id, run="r", params={"seed": 1, **(params or {})},
-                   dataset={"generator": {"n": 1}}, metrics=metrics or {}, tables=tables,
-                   verdicts=verdicts, runs_dir=tmp_path)
+    return results.record(mvp_id, run="r", params={"seed": 1, **(params or {})},
+                          dataset={"generator": {"n": 1}}, metrics=metrics or {},
+                          tables=tables, verdicts=verdicts, runs_dir=tmp_path,
+                          headline=headline)
 
 
 def test_recorded_r2_and_fraction_of_ceiling(tmp_path) -> None:
+    import json
+
     import pandas as pd
 
     from moehelpers.book.ceiling_compare import fraction_of_ceiling, recorded_r2
+    from moehelpers.records.store import headline_row as row
 
     models, status = recorded_r2("r", tmp_path)  # nothing run yet: no exception
     assert models.empty and set(status["status"]) == {"not run yet"}
-    _write(tmp_path, "MVP-0", {"by_noise": pd.DataFrame(
-        {"noise_level": [0.2, 1.0], "r2": [0.6, 0.3], "r2_lo": [0.5, 0.2],
-         "r2_hi": [0.7, 0.4]})})
-    _write(tmp_path, "MVP-3.2", {"by_order": pd.DataFrame(
-        {"m": ["true", "true", "true→pred"], "order": [0, 1, 1], "r2": [0.6, 0.8, 0.7]})},
-        params={"noise_level": 0.2})
-    _write(tmp_path, "MVP-4.0", {"bad": pd.DataFrame({"x": [1]})})  # table missing
+    _write(tmp_path, "MVP-0", {"headline": pd.DataFrame(
+        [row("global Ridge", 0.2, 0.6, (0.5, 0.7)), row("global Ridge", 1.0, 0.3, (0.2, 0.4))])})
+    _write(tmp_path, "MVP-1.0", {"headline": pd.DataFrame(  # covered stars: not comparable
+        [row("piecewise Ridge", 0.2, 0.9, subset="covered test stars")])})
+    _write(tmp_path, "MVP-3.2", {"headline": pd.DataFrame(
+        [row("conditional, true [M/H]", 0.2, 0.8, labels_given="Teff/[M/H]"),
+         row("conditional, predicted [M/H]", 0.2, 0.7)])})
+    _write(tmp_path, "MVP-4.0", {"headline": pd.DataFrame(  # given the answer: left out
+        [row("oracle log g gate", 0.2, 0.95, labels_given="log g"),
+         row("pseudo log g gate", 0.2, 0.55)])})
+    path = _write(tmp_path, "MVP-2.0", {"headline": pd.DataFrame([row("mixed", 0.2, 0.5)])})
+    raw = json.loads(path.read_text())
+    raw["metrics"]["typed_by_hand"] = 1.0  # content no longer matches its hash
+    path.write_text(json.dumps(raw))
     models, status = recorded_r2("r", tmp_path)
     st = dict(zip(status["mvp_id"], status["status"], strict=True))
-    assert st["MVP-0"] == st["MVP-3.2"] == "ok" and st["MVP-4.0"].startswith("unreadable")
-    assert st["MVP-2.0"] == "not run yet"
-    assert len(models) == 4  # order 0 of MVP-3.2 is the global model again
+    assert st["MVP-0"] == "ok: 2 models" and st["MVP-3.2"] == "ok: 2 models"
+    assert st["MVP-1.0"] == "no model on all test stars" and st["MVP-4.0"] == "ok: 1 models"
+    assert st["MVP-2.0"].startswith("unreadable") and st["MVP-6.0"] == "not run yet"
+    assert len(models) == 5 and "oracle log g gate" not in set(models["model"])
     ceil = pd.DataFrame({"noise_level": [0.2, 1.0], "r2_max_set": [0.8, -0.5],
                          "r2_cond_set": [0.9, 0.1], "r2_bayes_set": [0.85, 0.6]})
     out = fraction_of_ceiling(models, ceil).set_index(["mvp_id", "model", "noise_level"])
     assert out.loc[("MVP-0", "global Ridge", 0.2), "fraction"] == pytest.approx(0.6 / 0.8)
+    assert out.loc[("MVP-0", "global Ridge", 0.2), "r2_lo"] == pytest.approx(0.5)
     assert np.isnan(out.loc[("MVP-0", "global Ridge", 1.0), "fraction"])  # ceiling ≤ 0
     assert out.loc[("MVP-0", "global Ridge", 1.0), "fraction_bayes"] == pytest.approx(0.5)
-    oracle = out.loc[("MVP-3.2", "conditional Ridge, order 1, m=true", 0.2)]
+    oracle = out.loc[("MVP-3.2", "conditional, true [M/H]", 0.2)]
     assert oracle["uses_true_labels"] and oracle["fraction"] == pytest.approx(0.8 / 0.9)
-    deploy = out.loc[("MVP-3.2", "conditional Ridge, order 1, m=true→pred", 0.2)]
+    deploy = out.loc[("MVP-3.2", "conditional, predicted [M/H]", 0.2)]
     assert not deploy["uses_true_labels"] and deploy["fraction"] == pytest.approx(0.7 / 0.8)
     # no ceiling record: NaN, not an error
     assert fraction_of_ceiling(models, run="r", runs_dir=tmp_path)["fraction"].isna().all()
+
+
+def test_headline_labels_given_is_validated(tmp_path) -> None:
+    from moehelpers.errors import InvalidParameterError
+    from moehelpers.records.store import headline_from_r2, headline_row
+
+    with pytest.raises(InvalidParameterError, match="labels_given"):
+        _write(tmp_path, "MVP-0", {}, headline=[headline_row("x", 0.2, 0.5,
+                                                             labels_given="true labels")])
+    rows = headline_from_r2({"9 bins": {"oracle": 0.8, "pseudo": 0.7}, "global": 0.6}, 0.2,
+                            {"9 bins · oracle": "Teff/[M/H]"})
+    assert [r["labels_given"] for r in rows] == ["Teff/[M/H]", "none", "none"]
 
 
 def test_ml_fit_recovers_labels_on_a_linear_grid() -> None:

@@ -1,91 +1,45 @@
 """Recorded model R² next to the Fisher ceiling: "R² as a fraction of the ceiling".
 
-:func:`recorded_r2` collects, from the result records of one run, every model scored on
-**all** test stars (records scored on covered stars only, MVP-1.x, are left out: their
-ceiling would be that of another set of stars; the log g-oracle gate of MVP-4.0 is left out:
-it is given the answer). Each row says whether the model is deployable or was given the true
-Teff / [M/H] (``uses_true_labels``): the latter is compared with the conditional ceiling
-(Teff and [M/H] known), the others with the marginal one. A missing or unreadable record
-yields a status row "not run yet", never an exception.
+:func:`recorded_r2` collects, from the headline tables of one run's records, every model
+scored on **all** test stars (rows on covered stars only, MVP-1.x, are left out: their
+ceiling would be that of another set of stars; models given the true log g, such as the
+oracle gate of MVP-4.0, are left out: they are given the answer). Each row says whether the
+model is deployable or was given the true Teff / [M/H] (``uses_true_labels``, from the
+headline's ``labels_given``): the latter is compared with the conditional ceiling (Teff and
+[M/H] known), the others with the marginal one. A missing or unreadable record yields a status
+row ("not run yet", "unreadable: …"), never an exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from moehelpers.book.hub_facts import m
+from moehelpers.book.hub_facts import headline, is_ceiling
 from moehelpers.errors import DataFileNotFoundError, MoEHelpersError
 from moehelpers.evaluation.ceiling import CEILING_ID
+from moehelpers.records import registry
 from moehelpers.records import store as results
 
-__all__ = ["SOURCES", "best_deployable", "ceiling_headline_rows", "ceiling_metrics",
+__all__ = ["best_deployable", "ceiling_headline_rows", "ceiling_metrics",
            "fraction_of_ceiling", "headline_levels", "headline_levels_table",
            "headline_sentence", "recorded_r2", "with_experts"]
 
 _COLS = ["mvp_id", "model", "noise_level", "r2", "r2_lo", "r2_hi", "uses_true_labels"]
 
 
-def _row(rec: dict, model: str, level: float, r2: float, lo: float = np.nan,
-         hi: float = np.nan, true_labels: bool = False) -> dict[str, Any]:
-    return dict(zip(_COLS, [rec["mvp_id"], model, float(level), float(r2), float(lo), float(hi),
-                            bool(true_labels)], strict=True))
-
-
-def _mvp0(rec: dict) -> list[dict]:
-    tab = results.table(rec, "by_noise")
-    return [_row(rec, "global Ridge", r.noise_level, r.r2, r.r2_lo, r.r2_hi)
-            for r in tab.itertuples()]
-
-
-def _mvp20(rec: dict) -> list[dict]:
-    tab = results.table(rec, "by_level")
-    return [_row(rec, "Ridge trained on mixed noise", r.noise_level, r.r2_mixed)
-            for r in tab.itertuples()]
-
-
-def _mvp30(rec: dict) -> list[dict]:
-    tab = results.table(rec, "by_k")
-    best = tab[tab["K"] == int(m(rec, "best_k"))].iloc[0]
-    return [_row(rec, f"quantile [M/H] bins, K={int(best.K)} (true [M/H])",
-                 rec["params"]["noise_level"], best.r2_moe, true_labels=True)]
-
-
-def _mvp31(rec: dict) -> list[dict]:
-    tab = results.table(rec, "retention")
-    return [_row(rec, f"pseudo gate, {r.scheme}", rec["params"]["noise_level"], r.r2_pseudo)
-            for r in tab.itertuples()]
-
-
-def _mvp32(rec: dict) -> list[dict]:
-    tab = results.table(rec, "by_order")
-    tab = tab[tab["order"] > 0]
-    return [_row(rec, f"conditional Ridge, order {int(r.order)}, m={r.m}",
-                 rec["params"]["noise_level"], r.r2, true_labels=(r.m == "true"))
-            for r in tab.itertuples()]
-
-
-def _mvp40(rec: dict) -> list[dict]:
-    tab = results.table(rec, "gates")
-    keep = tab[~tab["gate"].str.startswith("oracle")]
-    return [_row(rec, f"log g gate, {r.gate}", rec["params"]["noise_level"], r.r2)
-            for r in keep.itertuples()]
-
-
-#: Record id → extractor of its all-test-star model R² rows.
-SOURCES: dict[str, Callable[[dict], list[dict]]] = {
-    "MVP-0": _mvp0, "MVP-2.0": _mvp20, "MVP-3.0": _mvp30, "MVP-3.1": _mvp31,
-    "MVP-3.2": _mvp32, "MVP-4.0": _mvp40,
-}
-
-
 def recorded_r2(run: str = "default", runs_dir: str | Path | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Model R² rows of a run and the status of every source record.
+    """Model R² rows of a run, read from every record's headline table, and their status.
+
+    A headline row is used when its model was scored on all test stars
+    (``subset == "all test stars"``) and was not given the true log g
+    (``labels_given != "log g"``); ``uses_true_labels`` is ``labels_given == "Teff/[M/H]"``.
+    The ceiling's own record is skipped. No record key is read: what a notebook puts in its
+    headline (:func:`moehelpers.records.store.headline_row`) is what this page compares.
 
     Returns
     -------
@@ -93,25 +47,37 @@ def recorded_r2(run: str = "default", runs_dir: str | Path | None = None
         ``mvp_id, model, noise_level, r2, r2_lo, r2_hi, uses_true_labels`` (NaN CI where the
         record has none).
     status : DataFrame
-        ``mvp_id, status`` with ``"ok"``, ``"not run yet"`` or ``"unreadable: …"``.
+        ``mvp_id, status``: one row per registered MVP and per other record of the run, with
+        ``"ok: n models"``, ``"no model on all test stars"``, ``"not run yet"`` or
+        ``"unreadable: …"``.
     """
-    rows, status = [], []
-    for mvp_id, extract in SOURCES.items():
-        try:
-            rec = results.load_record(run, mvp_id, runs_dir)
-        except FileNotFoundError:
+    root = results.resolve_runs_dir(runs_dir) / run / "records"
+    found = sorted(p.stem for p in root.glob("*.json") if not p.name.startswith(".")) \
+        if root.is_dir() else []
+    ids = [e.id for e in registry.MVPS] + [i for i in found if i not in
+                                           {e.id for e in registry.MVPS}]
+    frames, status = [], []
+    for mvp_id in ids:
+        if mvp_id == CEILING_ID:
+            continue
+        if mvp_id not in found:
             status.append((mvp_id, "not run yet"))
             continue
+        try:
+            head = headline(results.load_record(run, mvp_id, runs_dir))
         except MoEHelpersError as exc:
             status.append((mvp_id, f"unreadable: {str(exc)[:120]}"))
             continue
-        try:
-            rows += extract(rec)
-            status.append((mvp_id, "ok"))
-        except (KeyError, IndexError, AttributeError, TypeError, ValueError,
-                MoEHelpersError) as exc:
-            status.append((mvp_id, f"unreadable: {type(exc).__name__}: {str(exc)[:100]}"))
-    models = pd.DataFrame(rows, columns=_COLS)
+        keep = ((head["subset"] == results.ALL_TEST_STARS) & (head["labels_given"] != "log g")
+                & ~head["model"].map(is_ceiling))
+        if not keep.any():
+            status.append((mvp_id, "no model on all test stars"))
+            continue
+        frames.append(head[keep].assign(uses_true_labels=head["labels_given"] == "Teff/[M/H]")
+                      [_COLS])
+        status.append((mvp_id, f"ok: {int(keep.sum())} models"))
+    models = (pd.concat(frames, ignore_index=True) if frames
+              else pd.DataFrame(columns=_COLS)).astype({"uses_true_labels": bool})
     return models, pd.DataFrame(status, columns=["mvp_id", "status"])
 
 

@@ -91,16 +91,19 @@ def verdict_summary(rec: Mapping[str, Any]) -> str:
 def is_ceiling(model: str) -> bool:
     """True for the ceiling rows (bounds, not models)."""
     return model in (CEILING_MODEL, BAYES_CEILING_MODEL)
-HEADLINE_COLUMNS = ["mvp_id", "model", "noise_level", "subset", "r2", "r2_lo", "r2_hi",
-                    "original"]
+
+
+HEADLINE_COLUMNS = ["mvp_id", "model", "noise_level", "subset", "labels_given", "r2", "r2_lo",
+                    "r2_hi", "original"]
 
 
 def headline(rec: Mapping[str, Any]) -> pd.DataFrame:
-    """The main models of a record: ``model, noise_level, subset, r2, r2_lo, r2_hi, original``.
+    """The main models of a record: ``model, noise_level, subset, labels_given, r2, …, original``.
 
     Read from the record's own ``headline`` table, which the notebook declares and the record
     store validates on write (:func:`moehelpers.records.store.headline_row`); nothing here
-    knows any MVP. A record without one (schema 1) has no headline.
+    knows any MVP. A record without one (schema 1) has no headline; one written before
+    ``labels_given`` existed (schema 2) reads as ``"none"`` there.
     """
     from moehelpers.records.store import table
 
@@ -110,6 +113,7 @@ def headline(rec: Mapping[str, Any]) -> pd.DataFrame:
         return out
     own = table(rec, "headline").rename(columns={"reference": "original"})
     out = own.reindex(columns=HEADLINE_COLUMNS[1:])
+    out["labels_given"] = out["labels_given"].fillna("none")
     out.insert(0, "mvp_id", rec["mvp_id"])
     return out.reset_index(drop=True)
 

@@ -51,7 +51,9 @@ from moehelpers.records import registry
 from moehelpers.records.codec import _canonical, _decode, _decode_table, _encode, _encode_table
 
 __all__ = [
+    "ALL_TEST_STARS",
     "HEADLINE_COLUMNS",
+    "LABELS_GIVEN",
     "RUNS_DIR_ENV",
     "SCHEMA_VERSION",
     "RecordCorruptError",
@@ -72,7 +74,7 @@ __all__ = [
     "verdicts_table",
 ]
 
-SCHEMA_VERSION = 2  # 2: verdicts name the hypothesis they test; headline table
+SCHEMA_VERSION = 3  # 2: verdicts name their hypothesis, headline table; 3: labels_given
 RUNS_DIR_ENV = "MOE_RUNS_DIR"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -214,10 +216,16 @@ def _check_headline(rows: Any) -> pd.DataFrame:
                                     f"{HEADLINE_COLUMNS}.")
     for c in HEADLINE_COLUMNS:
         if c not in df.columns:
-            df[c] = "all test stars" if c == "subset" else np.nan
+            df[c] = _HEADLINE_DEFAULTS.get(c, np.nan)
     df = df[HEADLINE_COLUMNS]
     if df["model"].map(lambda m: not isinstance(m, str) or not m).any():
         raise InvalidParameterError("headline: every row needs a non-empty model name.")
+    bad = sorted(set(df["labels_given"]) - set(LABELS_GIVEN), key=str)
+    if bad:
+        raise InvalidParameterError(
+            f"headline: labels_given {bad} not among {LABELS_GIVEN} ('none': the model sees "
+            "only the spectrum; 'Teff/[M/H]': it is given the true Teff and/or [M/H]; "
+            "'log g': it is given the answer).")
     for c in ("noise_level", "r2", "r2_lo", "r2_hi", "reference"):
         try:
             df[c] = df[c].astype(float)
@@ -233,35 +241,71 @@ def _check_headline(rows: Any) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-#: Columns of a record's ``headline`` table (``reference``: the original study's value).
-HEADLINE_COLUMNS = ["model", "noise_level", "subset", "r2", "r2_lo", "r2_hi", "reference"]
+#: Columns of a record's ``headline`` table (``reference``: the original study's value;
+#: ``labels_given``: what the model is told besides the spectrum, one of :data:`LABELS_GIVEN`).
+HEADLINE_COLUMNS = ["model", "noise_level", "subset", "labels_given", "r2", "r2_lo", "r2_hi",
+                    "reference"]
 HEADLINE_REQUIRED = ["model", "noise_level", "r2"]
+#: The headline's ``subset`` of a model scored on every test star (the ceiling's set).
+ALL_TEST_STARS = "all test stars"
+#: What a headline model is given besides the spectrum and its error array: nothing (it is
+#: deployable), the true Teff and/or [M/H] (compare it with the ceiling at known Teff and
+#: [M/H]), or the true log g itself (an oracle of the target: never compared with a ceiling).
+LABELS_GIVEN = ("none", "Teff/[M/H]", "log g")
+_HEADLINE_DEFAULTS = {"subset": ALL_TEST_STARS, "labels_given": "none"}
 
 
 def headline_row(model: str, noise_level: float, r2: float, ci: tuple[float, float] | None = None,
-                 *, subset: str = "all test stars", reference: float = math.nan
-                 ) -> dict[str, Any]:
-    """One row of a record's headline table (``ci``: the 95% bootstrap interval of R²)."""
+                 *, subset: str = ALL_TEST_STARS, labels_given: str = "none",
+                 reference: float = math.nan) -> dict[str, Any]:
+    """One row of a record's headline table.
+
+    Parameters
+    ----------
+    model : str
+        The model's name as the book shows it.
+    noise_level, r2 : float
+        Noise level of the test flux and the test R² of log g.
+    ci : (float, float), optional
+        The 95% bootstrap interval of R².
+    subset : str, default "all test stars"
+        The test stars scored; anything else (e.g. ``"covered test stars"``) keeps the row
+        out of comparisons with the ceiling of the whole test set.
+    labels_given : {"none", "Teff/[M/H]", "log g"}, default "none"
+        What the model is told besides the spectrum (:data:`LABELS_GIVEN`).
+    reference : float, optional
+        The original study's value for this row.
+    """
     lo, hi = (math.nan, math.nan) if ci is None else (float(ci[0]), float(ci[1]))
     return {"model": model, "noise_level": float(noise_level), "subset": subset,
-            "r2": float(r2), "r2_lo": lo, "r2_hi": hi, "reference": float(reference)}
+            "labels_given": labels_given, "r2": float(r2), "r2_lo": lo, "r2_hi": hi,
+            "reference": float(reference)}
 
 
-def headline_from_r2(r2: Mapping[str, Any], noise_level: float) -> list[dict[str, Any]]:
-    """Headline rows of ``{model: r2}`` or ``{scheme: {gate: r2}}`` at one noise level."""
+def headline_from_r2(r2: Mapping[str, Any], noise_level: float,
+                     labels_given: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Headline rows of ``{model: r2}`` or ``{scheme: {gate: r2}}`` at one noise level.
+
+    ``labels_given`` maps a row's model name (``"scheme · gate"`` for nested dicts) or its
+    outer key to what it is given (:data:`LABELS_GIVEN`); unnamed rows get ``"none"``.
+    """
+    given = dict(labels_given or {})
     rows = []
     for name, value in r2.items():
         pairs = value.items() if isinstance(value, Mapping) else [("", value)]
-        rows += [headline_row(f"{name} · {gate}" if gate else str(name), noise_level, v)
-                 for gate, v in pairs]
+        for gate, v in pairs:
+            model = f"{name} · {gate}" if gate else str(name)
+            rows.append(headline_row(model, noise_level, v,
+                                     labels_given=given.get(model, given.get(str(name), "none"))))
     return rows
 
 
-def headline_per_level(levels: Sequence[float], series: Mapping[str, Sequence[float]]
-                       ) -> list[dict[str, Any]]:
-    """Headline rows of ``{model: [r2 per level]}`` over ``levels``."""
-    return [headline_row(model, lv, v) for model, values in series.items()
-            for lv, v in zip(levels, values, strict=True)]
+def headline_per_level(levels: Sequence[float], series: Mapping[str, Sequence[float]],
+                       labels_given: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Headline rows of ``{model: [r2 per level]}`` over ``levels`` (``labels_given`` by model)."""
+    given = dict(labels_given or {})
+    return [headline_row(model, lv, v, labels_given=given.get(model, "none"))
+            for model, values in series.items() for lv, v in zip(levels, values, strict=True)]
 
 
 def _is_seed(x: Any) -> bool:
