@@ -319,7 +319,7 @@ def test_recorded_r2_and_fraction_of_ceiling(tmp_path) -> None:
 
 def test_headline_labels_given_is_validated(tmp_path) -> None:
     from moehelpers.errors import InvalidParameterError
-    from moehelpers.records.store import headline_from_r2, headline_row
+    from moehelpers.records.store import headline_from_r2, headline_per_level, headline_row
 
     with pytest.raises(InvalidParameterError, match="labels_given"):
         _write(tmp_path, "MVP-0", {}, headline=[headline_row("x", 0.2, 0.5,
@@ -327,6 +327,13 @@ def test_headline_labels_given_is_validated(tmp_path) -> None:
     rows = headline_from_r2({"9 bins": {"oracle": 0.8, "pseudo": 0.7}, "global": 0.6}, 0.2,
                             {"9 bins · oracle": "Teff/[M/H]"})
     assert [r["labels_given"] for r in rows] == ["Teff/[M/H]", "none", "none"]
+    with pytest.raises(InvalidParameterError, match="not among"):  # a renamed model
+        headline_from_r2({"9 bins": {"oracle": 0.8}}, 0.2, {"9 bins · oracle gate": "log g"})
+    with pytest.raises(InvalidParameterError, match="not among"):
+        headline_per_level([0.1, 0.2], {"a": [0.5, 0.4]}, {"b": "Teff/[M/H]"})
+    rows = headline_per_level([0.1, 0.2], {"a": [0.5, 0.4], "b": [0.6, 0.5]},
+                              {"b": "Teff/[M/H]"})
+    assert [r["labels_given"] for r in rows] == ["none", "none", "Teff/[M/H]", "Teff/[M/H]"]
 
 
 def test_ml_fit_recovers_labels_on_a_linear_grid() -> None:

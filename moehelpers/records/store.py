@@ -290,20 +290,31 @@ def headline_from_r2(r2: Mapping[str, Any], noise_level: float,
     outer key to what it is given (:data:`LABELS_GIVEN`); unnamed rows get ``"none"``.
     """
     given = dict(labels_given or {})
-    rows = []
+    rows, names = [], set()
     for name, value in r2.items():
         pairs = value.items() if isinstance(value, Mapping) else [("", value)]
+        names.add(str(name))
         for gate, v in pairs:
             model = f"{name} · {gate}" if gate else str(name)
+            names.add(model)
             rows.append(headline_row(model, noise_level, v,
                                      labels_given=given.get(model, given.get(str(name), "none"))))
+    _refuse_unknown_models(given, names)
     return rows
+
+
+def _refuse_unknown_models(given: Mapping[str, str], names: set[str]) -> None:
+    unknown = sorted(set(given) - names)
+    if unknown:  # a renamed model must not silently lose what it is given
+        raise InvalidParameterError(f"labels_given names models {unknown} that are not among "
+                                    f"the headline's models {sorted(names)}.")
 
 
 def headline_per_level(levels: Sequence[float], series: Mapping[str, Sequence[float]],
                        labels_given: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Headline rows of ``{model: [r2 per level]}`` over ``levels`` (``labels_given`` by model)."""
     given = dict(labels_given or {})
+    _refuse_unknown_models(given, set(series))
     return [headline_row(model, lv, v, labels_given=given.get(model, "none"))
             for model, values in series.items() for lv, v in zip(levels, values, strict=True)]
 
