@@ -380,3 +380,34 @@ def energy_curves(coefs: dict[str, Any], labels: dict[str, str] | None = None):
                       xaxis={"title": "pixels", "type": "log"}, yaxis_title="share of energy",
                       height=460)
     return fig
+
+
+# --- notebook 11: MVP-6.1 NN-MoE ---------------------------------------------------------
+
+
+def gate_weight_heatmap(alpha: np.ndarray, labels: Any, *, title: str = "") -> Any:
+    """Mean gate weight of every expert per true [M/H] bin (rows: the [M/H]-only bins).
+
+    Parameters
+    ----------
+    alpha : ndarray, shape (n_stars, n_experts)
+        Gate weights of the stars.
+    labels : DataFrame
+        The stars' labels (the [M/H]-only bin scheme assigns them).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly Figure
+    """
+    from moehelpers.models import bins as gating
+
+    scheme = gating.mh_only()
+    bins = scheme.assign(labels)
+    z = np.array([[alpha[(bins == b), j].mean() for j in range(alpha.shape[1])]
+                  for b in range(3)])
+    return heatmap(z, x=[f"expert {j + 1}" for j in range(alpha.shape[1])],
+                   y=scheme.bin_names(), zmin=0, zmax=1, colorscale="Blues", fmt=".2f",
+                   colorbar_title="mean α", title=title)
+
