@@ -380,3 +380,120 @@ def energy_curves(coefs: dict[str, Any], labels: dict[str, str] | None = None):
                       xaxis={"title": "pixels", "type": "log"}, yaxis_title="share of energy",
                       height=460)
     return fig
+
+
+# --- notebook 11: MVP-6.1 NN-MoE ---------------------------------------------------------
+
+
+def gate_weight_heatmap(alpha: np.ndarray, labels: Any, *, title: str = "") -> Any:
+    """Mean gate weight of every expert per true [M/H] bin (rows: the [M/H]-only bins).
+
+    Parameters
+    ----------
+    alpha : ndarray, shape (n_stars, n_experts)
+        Gate weights of the stars.
+    labels : DataFrame
+        The stars' labels (the [M/H]-only bin scheme assigns them).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly Figure
+    """
+    from moehelpers.models import bins as gating
+
+    scheme = gating.mh_only()
+    bins = scheme.assign(labels)
+    z = np.array([[alpha[(bins == b), j].mean() for j in range(alpha.shape[1])]
+                  for b in range(3)])
+    return heatmap(z, x=[f"expert {j + 1}" for j in range(alpha.shape[1])],
+                   y=scheme.bin_names(), zmin=0, zmax=1, colorscale="Blues", fmt=".2f",
+                   colorbar_title="mean α", title=title)
+
+
+# --- notebook 19: scaling benchmarks ------------------------------------------------------
+
+
+def ridge_path_bars(rp: dict[str, Any]) -> Any:
+    """Seconds of our Ridge path against the scikit-learn loop (``ridge_path`` record).
+
+    Parameters
+    ----------
+    rp : dict
+        The ``ridge_path`` benchmark record.
+
+    Returns
+    -------
+    plotly Figure
+    """
+    import plotly.graph_objects as go
+
+    names = ["ours (float64)", f"sklearn loop ({rp.get('sklearn_dtype', 'float32')})"]
+    secs = [rp["seconds_ours"], rp["seconds_sklearn"]]
+    if rp.get("seconds_sklearn_float64"):
+        names.append("sklearn loop (float64)")
+        secs.append(rp["seconds_sklearn_float64"])
+    fig = go.Figure(go.Bar(x=names, y=secs, text=[f"{s:.1f} s" for s in secs]))
+    pr = rp["params"]
+    fig.update_layout(title=(f"Ridge path: {pr['n']} × {pr['p']}, {len(rp['group_sizes'])} bins"
+                             f" + global, {len(pr['alphas'])} α"), yaxis_title="seconds",
+                      height=380)
+    return fig
+
+
+def stream_fit_bars(sf: dict[str, Any]) -> Any:
+    """Peak memory and throughput, streamed against in memory (``stream_fit`` record).
+
+    Parameters
+    ----------
+    sf : dict
+        The ``stream_fit`` benchmark record.
+
+    Returns
+    -------
+    plotly Figure
+    """
+    from plotly.subplots import make_subplots
+
+    kinds = ["stream", "memory"]
+    labels = [f"streamed ({sf['stream']['rows']} rows)", f"in memory ({sf['memory']['rows']} rows)"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("peak resident memory (MiB)",
+                                                        "throughput (GB of float32 flux / s)"))
+    fig.add_bar(x=labels, y=[sf[k]["peak_rss_mib"] for k in kinds], row=1, col=1,
+                name="peak RSS")
+    goal_mib = next(g["target"] for g in sf["goals"] if "RSS" in g["name"])
+    fig.add_hline(y=goal_mib, line_dash="dash", annotation_text="goal", row=1, col=1)
+    fig.add_bar(x=labels, y=[sf[k]["gb_per_s"] for k in kinds], row=1, col=2,
+                name="measured")
+    fig.add_bar(x=labels, y=[sf[k]["flux_gb"] / sf[k]["gram_seconds_at_syrk_rate"]
+                             for k in kinds], row=1, col=2, name="Gram alone at the dsyrk rate")
+    fig.update_layout(height=400, barmode="group")
+    return fig
+
+
+def book_time_bars(bt: dict[str, Any]) -> Any:
+    """Seconds per notebook of a book run against the book's goal (``book_time`` record).
+
+    Parameters
+    ----------
+    bt : dict
+        The ``book_time`` benchmark record.
+
+    Returns
+    -------
+    plotly Figure
+    """
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    nbs = pd.DataFrame(bt["notebooks"])
+    fig = go.Figure(go.Bar(y=nbs["notebook"], x=nbs["seconds"], orientation="h",
+                           marker_color=np.where(nbs["status"] == "ok", "#4c78a8", "#e45756")))
+    fig.add_vline(x=bt["goal_seconds"], line_dash="dash",
+                  annotation_text="goal for the whole book")
+    scope = "a full default book" if bt.get("full_book") else "a partial run, not judged"
+    fig.update_layout(title=(f"Notebook times ({bt['mode']}, run {bt.get('run')}, {scope}): "
+                             f"total {bt['total_seconds']:.0f} s"), xaxis_title="seconds",
+                      height=120 + 28 * len(nbs), yaxis_autorange="reversed")
+    return fig
