@@ -24,6 +24,18 @@ from moehelpers.evaluation.ceiling_mc import (
     ml_fit,
     ml_logg_spread,
 )
+from moehelpers.evaluation.compare import (
+    ci_columns,
+    delta_row,
+    delta_table,
+    gap_table,
+    row_shares,
+)
+from moehelpers.evaluation.conditional import (
+    best_by_validation,
+    step_table,
+    val_r2,
+)
 from moehelpers.evaluation.gate_noise import (
     GateNoiseCurve,
     gate_noise_curve,
@@ -56,11 +68,16 @@ __all__ = [
     "PeerResult",
     "PeerSettings",
     "SeedResult",
+    "best_by_validation",
     "bin_axes",
+    "ci_columns",
     "compute_ceiling",
+    "delta_row",
+    "delta_table",
     "evaluate_peers",
     "fisher",
     "flux_jacobian",
+    "gap_table",
     "gate_noise_curve",
     "lagrange_derivative",
     "marginal_bound",
@@ -70,5 +87,8 @@ __all__ = [
     "per_bin_table",
     "r2_ceiling",
     "rigorous_seed",
+    "row_shares",
     "seed_table",
+    "step_table",
+    "val_r2",
 ]
