@@ -62,3 +62,24 @@ def test_step_table_scores_each_step_against_global_moe_and_previous() -> None:
     assert t["step_gain"].iloc[0] == t["delta_r2"].iloc[0]  # step 0: over the global Ridge
     assert t["share_moe_gain"].iloc[1] == pytest.approx(1.0)  # the MoE's own predictions
     assert t["minus_moe"].iloc[1] == 0.0
+
+
+def test_order_table_rows_shares_and_reference_column() -> None:
+    y, p = _preds()
+    covered = np.arange(y.size) < 150
+    m0 = SimpleNamespace(alpha_=1.0, val_scores_=np.array([0.2]))
+    m1 = SimpleNamespace(alpha_=0.1, val_scores_=np.array([0.5, np.nan]))
+    preds = {("true", 0): p["bad"], ("true", 1): p["mid"], ("true→pred", 0): p["bad"],
+             ("true→pred", 1): p["good"]}
+    fitted = {("true", 0): m0, ("true", 1): m1, ("true→pred", 0): m0, ("true→pred", 1): m1}
+    moe_all = paired_bootstrap(y, p["good"], p["bad"], **KW)
+    moe_cov = paired_bootstrap(y, p["good"], p["bad"], index=covered, **KW)
+    t = conditional.order_table(y, preds, fitted, p["bad"], covered, moe_all, moe_cov,
+                                reference={0: 0.8, 1: 0.9}, reference_column="ref", **KW)
+    assert t["m"].tolist() == ["true", "true", "true→pred", "true→pred"]
+    assert t["alpha"].tolist() == [1.0, 0.1, 1.0, 0.1] and t["r2_val"].iloc[1] == 0.5
+    assert t["delta_r2"].iloc[0] == 0.0 and t["share_moe_gain"].iloc[3] == pytest.approx(1.0)
+    assert t["share_moe_gain_covered"].iloc[3] == pytest.approx(1.0)
+    assert t["ref"].iloc[:2].tolist() == [0.8, 0.9] and t["ref"].iloc[2:].isna().all()
+    assert conditional.share_of_gain(0.01, 0.02) == 0.5
+    assert np.isnan(conditional.share_of_gain(0.01, 0.0))

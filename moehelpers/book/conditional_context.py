@@ -12,7 +12,8 @@ from moehelpers.book import report
 from moehelpers.metrics import PairedBootstrapResult
 from moehelpers.records import references
 
-__all__ = ["pp_context_html", "pp_context_table", "pp_summary_markdown", "window_gate_reading"]
+__all__ = ["order_references", "order_summary_markdown", "pp_context_html", "pp_context_table",
+           "pp_summary_markdown", "window_gate_reading"]
 
 
 def pp_context_table(r2_global: float, r2_order1: float, r2_moe: float,
@@ -125,3 +126,42 @@ def window_gate_reading(accepted: bool, stop: bool, pp_alpha: float, n_pixels: i
         f"soft window gate kept ≈ {fmt(100 * ref['mvp6.window_soft_retention_mh3'], 0)}% of "
         f"the oracle gain, hard routing {fmt(100 * ref['mvp6.window_hard_retention_mh3'], 0)}"
         f"%. Notebook time {fmt(seconds, 1)} s.")
+
+
+def order_references() -> dict[int, float]:
+    """The original study's conditional-Ridge R² by order of [M/H] (MVP-3.2, true [M/H])."""
+    ref = references.ORIGINAL
+    return dict(zip(ref["mvp3.conditional_orders"], ref["mvp3.conditional_r2_by_order"],
+                    strict=True))
+
+
+def order_summary_markdown(t: pd.Series, d: pd.Series, best_true: int, best_deploy: int,
+                           deploy: str) -> str:
+    """The MVP-3.2 reading: the best order with true [M/H] and with predicted [M/H], beside
+    the original study's R² by order and its order-1 share of the MoE gain.
+
+    Parameters
+    ----------
+    t, d : pandas.Series
+        Rows of :func:`moehelpers.evaluation.conditional.order_table` for the best order with
+        true [M/H] and for the deployable variant.
+    best_true, best_deploy : int
+        Their orders.
+    deploy : str
+        The deployable variant (``"true→pred"`` or ``"pred"``).
+
+    Returns
+    -------
+    str
+    """
+    fmt = report.fmt
+    return (
+        f"Best order on validation (true [M/H]): {best_true}, ΔR² {fmt(t['delta_r2'])} "
+        f"[{fmt(t['delta_r2_lo'])}, {fmt(t['delta_r2_hi'])}], "
+        f"{fmt(100 * t['share_moe_gain'], 0)}% of the 9-bin gain; with the predicted "
+        f"[M/H] ({deploy}, order {best_deploy}): ΔR² {fmt(d['delta_r2'])}. "
+        f"{references.LABEL}: R² by order "
+        + ", ".join(f"{o}: {fmt(r, 4)}" for o, r in order_references().items())
+        + f"; order 1 reached "
+        f"{fmt(100 * references.ORIGINAL['mvp3.conditional_share_order1'], 0)}% of the MoE "
+        "gain.")

@@ -26,6 +26,7 @@ __all__ = [
     "ci_error_y",
     "confusion_shares",
     "curves_with_bands",
+    "delta_by_order",
     "energy_curves",
     "gate_noise_r2",
     "gate_noise_retention",
@@ -414,6 +415,34 @@ def share_by_step(table: Any, threshold: float, reference: float, reference_labe
                       yaxis_title="(R² − R²_global) / (R²_MoE − R²_global)", height=450)
     return fig
 
+
+
+def delta_by_order(table: Any, reference: dict[int, float], reference_label: str,
+                   moe_gain: float, threshold: float, orders: list[int]):
+    """ΔR² of the conditional Ridge over the global Ridge by order (MVP-3.2), one line per
+    source of m (column ``m`` of ``table``) with 95% intervals, the original study's
+    true-m curve ``reference`` ``{order: R²}`` dotted (relative to its order 0), the 9-bin
+    MoE's gain and the document's ``threshold``."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, v in enumerate(table["m"].unique()):
+        sel = table[table["m"] == v]
+        fig.add_trace(go.Scatter(x=sel["order"], y=sel["delta_r2"], mode="lines+markers",
+                                 name=f"m = {v}", marker_color=COLORS[i],
+                                 error_y=ci_error_y(sel, "delta_r2")))
+    ref_orders = [o for o in orders if o in reference]
+    fig.add_trace(go.Scatter(x=ref_orders, y=[reference[o] - reference[0] for o in ref_orders],
+                             mode="lines+markers", name=f"true m, {reference_label}",
+                             line={"dash": "dot"}, marker_color=COLORS[3]))
+    fig.add_hline(y=moe_gain, line_dash="dash", line_color="grey",
+                  annotation_text="9-bin MoE (all stars)")
+    fig.add_hline(y=threshold, line_dash="dot", line_color="green",
+                  annotation_text="document threshold")
+    fig.update_layout(title="ΔR² of the conditional Ridge over the global Ridge, by order",
+                      xaxis_title="order of m", yaxis_title="ΔR² (all test stars)", height=450,
+                      xaxis={"tickvals": orders})
+    return fig
 
 # --- notebooks 08 and 15: routing confusion, row-normalised ---
 def confusion_shares(counts: Any, title: str, chosen: str = "chosen"):

@@ -33,6 +33,8 @@ from moehelpers.evaluation.compare import (
 )
 from moehelpers.evaluation.conditional import (
     best_by_validation,
+    order_table,
+    share_of_gain,
     step_table,
     val_r2,
 )
@@ -84,11 +86,13 @@ __all__ = [
     "ml_fit",
     "ml_logg_spread",
     "noisy_gate",
+    "order_table",
     "per_bin_table",
     "r2_ceiling",
     "rigorous_seed",
     "row_shares",
     "seed_table",
+    "share_of_gain",
     "step_table",
     "val_r2",
 ]

@@ -8,16 +8,16 @@ previous one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from moehelpers.evaluation.compare import ci_columns
-from moehelpers.metrics import paired_bootstrap, retention
+from moehelpers.metrics import PairedBootstrapResult, paired_bootstrap, retention
 
-__all__ = ["best_by_validation", "step_table", "val_r2"]
+__all__ = ["best_by_validation", "order_table", "share_of_gain", "step_table", "val_r2"]
 
 
 def val_r2(model: Any) -> float:
@@ -66,4 +66,58 @@ def step_table(y: Any, models: Sequence[Any], names: Sequence[str], preds: Seque
             **ci_columns("minus_moe", paired_bootstrap(y, p, pred_moe, **kw)),
             **ci_columns("step_gain", paired_bootstrap(y, p, preds[k - 1] if k else pred_global,
                                                        **kw))})
+    return pd.DataFrame(rows)
+
+
+def share_of_gain(gain: float, moe_gain: float) -> float:
+    """``gain / moe_gain``: the share of the MoE's gain; NaN when the MoE does not gain."""
+    return gain / moe_gain if moe_gain > 0 else float("nan")
+
+
+def order_table(y: Any, preds: Mapping[tuple[str, int], Any],
+                fitted: Mapping[tuple[str, int], Any], base: Any, covered: Any,
+                moe_all: PairedBootstrapResult, moe_covered: PairedBootstrapResult, *,
+                reference: Mapping[int, float], reference_column: str,
+                reference_variant: str = "true", n_boot: int, seed: int) -> pd.DataFrame:
+    """One row per (source of m, order) of the conditional Ridge (MVP-3.2).
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+    preds : mapping of (variant, order) → test prediction
+        ``variant`` names how m was supplied (``"true"``, ``"true→pred"``, ``"pred"``).
+    fitted : mapping of (variant, order) → ConditionalRidge
+        The model behind each prediction (``alpha_``, ``val_scores_``).
+    base : array-like of shape (n,)
+        Order 0, the global Ridge.
+    covered : boolean array of shape (n,)
+        Stars inside the MoE's bins.
+    moe_all, moe_covered : PairedBootstrapResult
+        The 9-bin MoE against ``base`` on all and on the covered stars.
+    reference : mapping of order → R²
+        The original study's R² (true [M/H]), shown on the rows of ``reference_variant``.
+    reference_column : str
+        Name of that column.
+    reference_variant : str, default="true"
+    n_boot, seed : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``m``, ``order``, ``alpha``, ``r2_val``, ``r2``, ``delta_r2`` (+ ``_lo``, ``_hi``,
+        all stars, against order 0), ``share_moe_gain``, ``delta_r2_covered``,
+        ``share_moe_gain_covered`` and the reference column.
+    """
+    kw = {"n_boot": n_boot, "seed": seed}
+    rows = []
+    for (v, o), p in preds.items():
+        a = paired_bootstrap(y, p, base, **kw)
+        c = paired_bootstrap(y, p, base, index=covered, **kw)
+        rows.append({
+            "m": v, "order": o, "alpha": fitted[(v, o)].alpha_, "r2_val": val_r2(fitted[(v, o)]),
+            "r2": a.score_a, **ci_columns("delta_r2", a),
+            "share_moe_gain": share_of_gain(a.difference, moe_all.difference),
+            "delta_r2_covered": c.difference,
+            "share_moe_gain_covered": share_of_gain(c.difference, moe_covered.difference),
+            reference_column: reference.get(o, np.nan) if v == reference_variant else np.nan})
     return pd.DataFrame(rows)
