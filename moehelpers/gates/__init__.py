@@ -27,6 +27,8 @@ from moehelpers.gates.learned import (
 from moehelpers.gates.pseudo import (
     GateComparison,
     compare_gates,
+    gate_reading,
+    gate_table,
     label_predictor,
     retarget,
     routing_confusion,
@@ -45,6 +47,8 @@ __all__ = [
     "confusion",
     "expert_matrix",
     "fit_mixture",
+    "gate_reading",
+    "gate_table",
     "label_predictor",
     "option_names",
     "retarget",
