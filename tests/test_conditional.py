@@ -102,3 +102,18 @@ def test_alpha_walk_finds_the_grid_choice_with_fewer_solves(order: int) -> None:
     np.testing.assert_allclose(walk.val_scores_[visited], grid.val_scores_[visited], atol=1e-12)
     with pytest.raises(InvalidParameterError, match="alpha_search"):
         ConditionalRidge(order, alphas, alpha_search="nope").fit(X, y, m, Xv, yv, mv)
+
+
+def test_standardized_moments_standardise_on_the_given_stars() -> None:
+    from moehelpers.models.conditional import standardized_moments
+
+    rng = np.random.default_rng(0)
+    X, m = rng.normal(size=(200, 3)), rng.uniform(-2, 0.5, 200)
+    y = X @ [1.0, 2.0, 0.0] + m * X[:, 2]
+    base = RidgeStats.from_data(X, y)
+    moments, mean, sd = standardized_moments(X, y, m, 2, base=base)
+    assert mean == pytest.approx(m.mean()) and sd == pytest.approx(m.std())
+    ref = moment_stats(X, y, (m - mean) / sd, 2, base=base)
+    assert len(moments) == 3 and moments[0] is base
+    for a, b in zip(moments, ref, strict=True):
+        np.testing.assert_allclose(a.gram, b.gram)

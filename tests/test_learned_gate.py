@@ -107,3 +107,59 @@ def test_expert_matrix_options_and_uncovered_stars() -> None:
                      n_boot=20, seed=0)
     assert row["retention"] == pytest.approx(1.0) and row["routing_accuracy"] == 1.0
     assert row["delta_r2_lo"] <= row["delta_r2"] <= row["delta_r2_hi"]
+
+
+def test_split_experts_gate_is_a_seeded_disjoint_partition() -> None:
+    from moehelpers.gates.learned import split_experts_gate
+
+    X = np.arange(40.0).reshape(20, 2)
+    y = np.arange(20.0)
+    labels = pd.DataFrame({"log_g": y / 4}, index=np.arange(100, 120))
+    ex, gp = split_experts_gate(X, y, labels, 0.25, seed=3)
+    assert gp.rows.size == 5 and ex.rows.size == 15
+    assert sorted(np.concatenate([ex.rows, gp.rows]).tolist()) == list(range(20))
+    assert (np.diff(ex.rows) > 0).all() and (np.diff(gp.rows) > 0).all()
+    np.testing.assert_array_equal(gp.X, X[gp.rows])
+    np.testing.assert_array_equal(gp.y, y[gp.rows])
+    assert gp.labels.index.tolist() == list(range(5))
+    assert gp.labels["log_g"].tolist() == (y[gp.rows] / 4).tolist()
+    again, _ = split_experts_gate(X, y, labels, 0.25, seed=3)
+    np.testing.assert_array_equal(again.rows, ex.rows)
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(InvalidParameterError, match="gate_fraction"):
+            split_experts_gate(X, y, labels, bad, seed=3)
+
+
+def test_fit_mixture_keeps_the_best_l2_on_validation() -> None:
+    from moehelpers.gates.learned import fit_mixture
+    from moehelpers.metrics import r2
+
+    flux, group = _spectra(300, 0)
+    flux_v, group_v = _spectra(200, 1)
+    rng = np.random.default_rng(5)
+    y, y_v = rng.normal(size=300), rng.normal(size=200)
+    E = np.column_stack([np.where(group == 0, y, -y), np.where(group == 1, y, -y)])
+    E_v = np.column_stack([np.where(group_v == 0, y_v, -y_v), np.where(group_v == 1, y_v, -y_v)])
+    feats = GateFeatures(WAVE, 2).fit(flux)
+    logistic = LogisticGate(feats, 2).fit(flux, group)
+    grid = [1e-4, 10.0]
+    gate, l2 = fit_mixture(feats, grid, logistic, flux, E, y, flux_v, E_v, y_v)
+    scores = {a: r2(y_v, combine(MixtureGate(feats, a, init=logistic).fit(flux, E, y)
+                                 .predict_proba(flux_v), E_v)) for a in grid}
+    assert l2 == max(scores, key=scores.get) and gate.l2 == l2
+
+
+def test_score_gates_marks_models_that_do_not_route() -> None:
+    from moehelpers.gates.learned import score_gates
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=100)
+    g, oracle = y + rng.normal(size=100), y + 0.1 * rng.normal(size=100)
+    true = rng.integers(0, 3, 100)
+    chosen = np.where(np.arange(100) < 80, true, (true + 1) % 3)
+    rows = score_gates(y, {"gate": (oracle, chosen), "cond": (oracle, None)}, g, oracle, true,
+                       n_boot=20, seed=1)
+    assert rows[0] == score_gate("gate", y, oracle, g, oracle, chosen, true, n_boot=20, seed=1)
+    assert rows[0]["routing_accuracy"] == pytest.approx(0.8)
+    assert np.isnan(rows[1]["routing_accuracy"]) and rows[1]["gate"] == "cond"
+    assert rows[1]["delta_r2"] == rows[0]["delta_r2"]

@@ -170,3 +170,37 @@ def test_errors_name_the_problem() -> None:
     stats = modulated_stats(X, y, scaling.transform(Z), [(0, 0), (1, 0), (2, 0)])
     with pytest.raises(InvalidParameterError, match="missing"):
         ModulatedRidge(["m", "t"], 1.0).fit_stats(stats, scaling)
+
+
+def test_step_helpers_parse_share_statistics_and_walk_alpha() -> None:
+    from moehelpers.models.modulated import (
+        fit_steps,
+        label_modulators,
+        parse_steps,
+        step_monomials,
+        step_name,
+        step_stats,
+    )
+
+    steps = parse_steps(["m", " m, t ,", "m, t, m*t, m^2, t^2"])
+    assert steps == [["m"], ["m", "t"], PP]
+    assert step_name(steps[1]) == "[x, m·x, t·x]"
+    assert step_monomials(steps, ["m", "t"]) == gram_monomials(term_exponents(PP, ["m", "t"]))
+    labels = pd.DataFrame({"M_H": [-1.0, 0.0], "T_eff": [5000.0, 6000.0], "log_g": [2.0, 4.0]})
+    z = label_modulators(labels)
+    assert list(z.columns) == ["m", "t"] and z["t"].tolist() == [5000.0, 6000.0]
+    X, y, Z = _data(300)
+    Xv, yv, Zv = _data(100, seed=1)
+    Z, Zv = Z[["m", "t"]], Zv[["m", "t"]]
+    base = RidgeStats.from_data(X, y)
+    stats, scaling, monos = step_stats(steps, X, y, Z, base=base)
+    assert stats[(0, 0)] is base and len(monos) == 15 and set(monos) <= set(stats)
+    models, seconds = fit_steps(steps, stats, scaling, Xv, yv, Zv, ALPHAS, alpha_start=10.0)
+    assert len(models) == len(seconds) == 3 and all(s >= 0 for s in seconds)
+    for terms, model in zip(steps, models, strict=True):
+        alone = ModulatedRidge(terms, ALPHAS, alpha_search="walk",
+                               alpha_start=model.alpha_start).fit(X, y, Z, Xv, yv, Zv)
+        assert alone.alpha_ == model.alpha_
+        np.testing.assert_allclose(model.coef_, alone.coef_, atol=1e-9)
+    assert models[0].alpha_start == 10.0
+    assert [m.alpha_start for m in models[1:]] == [m.alpha_ for m in models[:-1]]

@@ -25,14 +25,18 @@ def test_retarget_reuses_the_gram_and_matches_a_fresh_fit() -> None:
     np.testing.assert_allclose(reg.coef_, ref.coef_, atol=1e-8)
 
 
-def test_compare_gates_perfect_prediction_keeps_all_the_gain() -> None:
+def _mh_model(n: int = 900):
+    """Stars whose relation changes at [M/H] = 0, and an [M/H]-binned model fitted on them."""
     rng = np.random.default_rng(1)
-    n = 900
     lab = pd.DataFrame({"M_H": rng.uniform(-2.5, 0.5, n), "T_eff": 5000.0})
     X = rng.normal(size=(n, 4))
     y = X.sum(axis=1) * (1 + 2 * (lab["M_H"].to_numpy() > 0))
     model = PiecewiseRidge(mh_only(), [1e-3], min_bin_train=20).fit(X, y, lab)
-    g = model.global_.predict(X)
+    return rng, n, lab, X, y, model, model.global_.predict(X)
+
+
+def test_compare_gates_perfect_prediction_keeps_all_the_gain() -> None:
+    rng, n, lab, X, y, model, g = _mh_model()
     same = compare_gates("mh", model, X, y, lab, "M_H", lab["M_H"], g, n_boot=20, seed=0)
     assert abs(same.retention.rho - 1) < 1e-12 and not same.wrong.any()
     noisy = lab["M_H"] + rng.normal(0, 0.5, n)
@@ -45,3 +49,29 @@ def test_compare_gates_perfect_prediction_keeps_all_the_gain() -> None:
                          extra=np.abs(noisy - lab["M_H"]))
     assert tab["n"].sum() == n and abs(tab["share_of_errors"].sum() - 1) < 1e-12
     assert set(off.row()) >= {"retention", "retention_lo", "retention_hi", "misrouted"}
+
+
+def test_gate_table_and_reading_of_the_trio() -> None:
+    from dataclasses import replace
+
+    from moehelpers.gates.pseudo import gate_reading, gate_table
+    from moehelpers.metrics import paired_bootstrap
+
+    rng, n, lab, X, y, model, g = _mh_model()
+    comps = {name: compare_gates(name, model, X, y, lab, "M_H", lab["M_H"] + s * rng.normal(
+        size=n), g, n_boot=20, seed=0) for name, s in (("close", 0.05), ("far", 2.0))}
+    oracle = comps["close"].pred_oracle
+    t = gate_table(y, oracle, comps, g, oracle_name="oracle", n_boot=20, seed=0)
+    assert t["gate"].tolist() == ["oracle", "close", "far"]
+    assert t.loc[0, ["retention", "retention_lo", "retention_hi", "routing_accuracy"]].tolist() \
+        == [1.0, 1.0, 1.0, 1.0]
+    d = paired_bootstrap(y, comps["far"].pred_pseudo, g, n_boot=20, seed=0)
+    assert t.loc[2, "delta_r2"] == d.difference and t.loc[2, "r2_global"] == d.score_b
+    assert t.loc[1, "retention"] == comps["close"].retention.rho
+    assert t.loc[2, "routing_accuracy"] == 1 - comps["far"].wrong.mean()
+    assert gate_reading(comps["close"]).startswith("close to the oracle")
+    assert gate_reading(comps["far"]).startswith("far from the oracle")
+    mid = replace(comps["far"], retention=replace(comps["far"].retention, rho=0.6))
+    assert gate_reading(mid).startswith("between the thresholds")
+    lost = replace(comps["far"], retention=replace(comps["far"].retention, gain_oracle=-0.1))
+    assert gate_reading(lost).startswith("not evaluable: the oracle")

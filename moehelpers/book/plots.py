@@ -23,7 +23,10 @@ __all__ = [
     "COLORS",
     "BookRenderer",
     "ceiling_curves",
+    "ci_error_y",
+    "confusion_shares",
     "curves_with_bands",
+    "delta_by_order",
     "energy_curves",
     "gate_noise_r2",
     "gate_noise_retention",
@@ -33,6 +36,7 @@ __all__ = [
     "plotly_js_path",
     "pred_vs_true",
     "setup_plotly",
+    "share_by_step",
 ]
 
 #: Colour cycle (colour-blind safe, Okabe–Ito) shared by all figures.
@@ -497,3 +501,73 @@ def book_time_bars(bt: dict[str, Any]) -> Any:
                              f"total {bt['total_seconds']:.0f} s"), xaxis_title="seconds",
                       height=120 + 28 * len(nbs), yaxis_autorange="reversed")
     return fig
+
+
+# --- notebooks 07 and 13: conditional Ridge by order / Conditional Ridge++ by step ---
+def ci_error_y(table: Any, column: str) -> dict[str, Any]:
+    """Asymmetric plotly ``error_y`` from the ``column``, ``column_lo``, ``column_hi`` of a
+    table (a 95% interval around the point)."""
+    return {"type": "data", "symmetric": False,
+            "array": table[f"{column}_hi"] - table[column],
+            "arrayminus": table[column] - table[f"{column}_lo"]}
+
+
+def share_by_step(table: Any, threshold: float, reference: float, reference_label: str):
+    """Share of the 9-bin MoE gain per Conditional Ridge++ step (MVP-7.2) with its 95%
+    interval, the document's acceptance ``threshold`` and the original study's order-1 share
+    ``reference`` as dotted lines."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=table["step"], y=table["share_moe_gain"], mode="lines+markers",
+        name="share of MoE gain", marker_color=COLORS[0], text=table["model"],
+        error_y=ci_error_y(table, "share_moe_gain")))
+    fig.add_hline(y=threshold, line_dash="dot", line_color="green",
+                  annotation_text=f"document: ≥ {threshold:.0%}")
+    fig.add_hline(y=reference, line_dash="dot", line_color="grey",
+                  annotation_text=f"[x, m·x], {reference_label}")
+    fig.update_layout(title="Share of the 9-bin MoE gain, step by step (95% paired bootstrap)",
+                      xaxis={"tickvals": table["step"].tolist(), "title": "step"},
+                      yaxis_title="(R² − R²_global) / (R²_MoE − R²_global)", height=450)
+    return fig
+
+
+
+def delta_by_order(table: Any, reference: dict[int, float], reference_label: str,
+                   moe_gain: float, threshold: float, orders: list[int]):
+    """ΔR² of the conditional Ridge over the global Ridge by order (MVP-3.2), one line per
+    source of m (column ``m`` of ``table``) with 95% intervals, the original study's
+    true-m curve ``reference`` ``{order: R²}`` dotted (relative to its order 0), the 9-bin
+    MoE's gain and the document's ``threshold``."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, v in enumerate(table["m"].unique()):
+        sel = table[table["m"] == v]
+        fig.add_trace(go.Scatter(x=sel["order"], y=sel["delta_r2"], mode="lines+markers",
+                                 name=f"m = {v}", marker_color=COLORS[i],
+                                 error_y=ci_error_y(sel, "delta_r2")))
+    ref_orders = [o for o in orders if o in reference]
+    fig.add_trace(go.Scatter(x=ref_orders, y=[reference[o] - reference[0] for o in ref_orders],
+                             mode="lines+markers", name=f"true m, {reference_label}",
+                             line={"dash": "dot"}, marker_color=COLORS[3]))
+    fig.add_hline(y=moe_gain, line_dash="dash", line_color="grey",
+                  annotation_text="9-bin MoE (all stars)")
+    fig.add_hline(y=threshold, line_dash="dot", line_color="green",
+                  annotation_text="document threshold")
+    fig.update_layout(title="ΔR² of the conditional Ridge over the global Ridge, by order",
+                      xaxis_title="order of m", yaxis_title="ΔR² (all test stars)", height=450,
+                      xaxis={"tickvals": orders})
+    return fig
+
+# --- notebooks 08 and 15: routing confusion, row-normalised ---
+def confusion_shares(counts: Any, title: str, chosen: str = "chosen"):
+    """Heatmap of a confusion table (rows: true option/bin, columns: the one chosen) as
+    shares of each row; ``counts`` is a DataFrame whose index and columns name the options,
+    ``chosen`` the word in front of the column names."""
+    from moehelpers.evaluation.compare import row_shares
+
+    return heatmap(row_shares(counts), x=[f"{chosen} {n}" for n in counts.columns],
+                   y=[f"true {n}" for n in counts.index], zmin=0, zmax=1,
+                   colorscale="Blues", fmt=".2f", colorbar_title="share of row", title=title)

@@ -23,6 +23,7 @@ predictions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,8 +38,9 @@ from moehelpers.data.flux_features import GateFeatures
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.models.piecewise import PiecewiseRidge
 
-__all__ = ["LogisticGate", "MixtureGate", "combine", "confusion", "expert_matrix",
-           "option_names", "score_gate", "true_options"]
+__all__ = ["LogisticGate", "MixtureGate", "TrainPart", "combine", "confusion", "expert_matrix",
+           "fit_mixture", "option_names", "score_gate", "score_gates", "split_experts_gate",
+           "true_options"]
 
 
 def expert_matrix(model: PiecewiseRidge, X: Any) -> np.ndarray:
@@ -235,3 +237,115 @@ def score_gate(name: str, y: Any, pred: Any, pred_global: Any, pred_oracle: Any,
             "delta_r2": d.difference, "delta_r2_lo": d.ci_low, "delta_r2_hi": d.ci_high,
             "retention": r.rho, "retention_lo": r.ci_low, "retention_hi": r.ci_high,
             "routing_accuracy": float(np.mean(np.asarray(chosen) == np.asarray(true)))}
+
+
+# --- notebooks 10 and 15: the expert / gate split of the training stars, the mixture's L2 ---
+@dataclass(frozen=True)
+class TrainPart:
+    """One part of the training split: flux, targets, labels and the rows they came from."""
+
+    X: Any
+    y: np.ndarray
+    labels: pd.DataFrame
+    rows: np.ndarray
+
+
+def split_experts_gate(X: Any, y: Any, labels: pd.DataFrame, gate_fraction: float,
+                       seed: int) -> tuple[TrainPart, TrainPart]:
+    """Hold back a random share of the training stars to train the gates (MVP-6.0, 7.4).
+
+    The experts must not see the gate's stars: on their own training stars the expert
+    predictions are over-fitted and a gate would learn the wrong trust.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, P)
+        Noisy training flux.
+    y : array-like of shape (n,)
+    labels : pandas.DataFrame
+        Training labels (n rows).
+    gate_fraction : float in (0, 1)
+        Share of the stars held back for the gates (``round(fraction · n)`` stars).
+    seed : int
+        Seed of the permutation.
+
+    Returns
+    -------
+    experts, gate : TrainPart
+        Rows in their original order, labels re-indexed from 0.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``gate_fraction`` is not in (0, 1).
+    """
+    if not 0 < gate_fraction < 1:
+        raise InvalidParameterError(f"gate_fraction must lie in (0, 1); got {gate_fraction!r}.")
+    y = np.asarray(y)
+    perm = np.random.default_rng(seed).permutation(len(y))
+    n_gate = round(gate_fraction * len(perm))
+    rows_g, rows_e = np.sort(perm[:n_gate]), np.sort(perm[n_gate:])
+    return tuple(TrainPart(X[r], y[r], labels.iloc[r].reset_index(drop=True), r)
+                 for r in (rows_e, rows_g))
+
+
+def fit_mixture(features: GateFeatures, l2_grid: Any, init: LogisticGate, flux: Any,
+                expert_preds: Any, y: Any, flux_val: Any, expert_preds_val: Any, y_val: Any
+                ) -> tuple[MixtureGate, float]:
+    """Fit one :class:`MixtureGate` per L2 strength and keep the best on validation R².
+
+    Parameters
+    ----------
+    features : GateFeatures
+        Fitted gate features.
+    l2_grid : sequence of float
+        L2 strengths tried (ties: the first).
+    init : LogisticGate
+        Fitted logistic gate the mixtures start from.
+    flux, expert_preds, y
+        Gate training stars: flux, :func:`expert_matrix` and targets.
+    flux_val, expert_preds_val, y_val
+        Validation stars.
+
+    Returns
+    -------
+    gate : MixtureGate
+        The chosen gate.
+    l2 : float
+        Its L2 strength.
+    """
+    from moehelpers.metrics import r2
+
+    fits = {l2: MixtureGate(features, l2, init=init).fit(flux, expert_preds, y)
+            for l2 in l2_grid}
+    val_r2 = {l2: r2(y_val, combine(f.predict_proba(flux_val), expert_preds_val))
+              for l2, f in fits.items()}
+    best = max(val_r2, key=val_r2.get)
+    return fits[best], best
+
+
+def score_gates(y: Any, candidates: Any, pred_global: Any, pred_oracle: Any, true: Any, *,
+                n_boot: int, seed: int) -> list[dict[str, Any]]:
+    """:func:`score_gate` rows for several candidates on the same stars.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+    candidates : mapping of name → (prediction, chosen option or None)
+        ``None`` for a model that does not route (a conditional model): its routing
+        accuracy is NaN.
+    pred_global, pred_oracle : array-like of shape (n,)
+    true : array-like of shape (n,)
+        True option of every star.
+    n_boot, seed : int
+
+    Returns
+    -------
+    list of dict
+    """
+    rows = []
+    for name, (pred, chosen) in candidates.items():
+        row = score_gate(name, y, pred, pred_global, pred_oracle,
+                         true if chosen is None else chosen, true, n_boot=n_boot, seed=seed)
+        rows.append(row | {"routing_accuracy": np.nan} if chosen is None else row)
+    return rows

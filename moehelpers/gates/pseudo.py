@@ -13,7 +13,7 @@ one of the log g model, only ``Σ x·m`` differs (:func:`retarget`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +24,12 @@ from moehelpers._validation import check_xy
 from moehelpers.engine.linalg import check_chunk_size
 from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
 from moehelpers.errors import ShapeMismatchError
-from moehelpers.metrics import RetentionResult, retention
+from moehelpers.metrics import RetentionResult, paired_bootstrap, retention
 from moehelpers.models.bins import BinScheme
 from moehelpers.models.piecewise import PiecewiseRidge
 
-__all__ = ["GateComparison", "compare_gates", "label_predictor", "retarget",
-           "routing_confusion", "routing_errors"]
+__all__ = ["GateComparison", "compare_gates", "gate_reading", "gate_table", "label_predictor",
+           "retarget", "routing_confusion", "routing_errors"]
 
 
 def retarget(stats: RidgeStats, X: Any, y: Any, *, chunk_size: int | None = None
@@ -155,3 +155,69 @@ def compare_gates(name: str, model: PiecewiseRidge, X: Any, y: Any, labels: pd.D
     res = retention(y, p_pseudo, pred_global, p_oracle, n_boot=n_boot, seed=seed)
     return GateComparison(name, res, p_oracle, p_pseudo, wrong,
                           routing_confusion(model.scheme_, labels, routed))
+
+
+# --- notebook 08: the log g gate trio (oracle, pseudo, learned) ---
+def gate_table(y: Any, pred_oracle: Any, comparisons: Mapping[str, GateComparison],
+               pred_global: Any, *, oracle_name: str, n_boot: int, seed: int) -> pd.DataFrame:
+    """The oracle and each compared gate on the same test stars (MVP-4.0).
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+    pred_oracle : array-like of shape (n,)
+        The experts routed by the true label.
+    comparisons : mapping of name → GateComparison
+        :func:`compare_gates` of each real gate (same experts, same stars).
+    pred_global : array-like of shape (n,)
+    oracle_name : str
+        Table name of the oracle row (first).
+    n_boot, seed : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``gate``, ``n``, ``r2_global``, ``r2``, ``delta_r2`` (+ ``_lo``, ``_hi``) against the
+        global model, ``retention`` (+ ``_lo``, ``_hi``; 1 for the oracle by definition) and
+        ``routing_accuracy`` (1 for the oracle).
+    """
+    preds = {oracle_name: pred_oracle, **{n: c.pred_pseudo for n, c in comparisons.items()}}
+    rows = []
+    for name, p in preds.items():
+        d = paired_bootstrap(y, p, pred_global, n_boot=n_boot, seed=seed)
+        c = comparisons.get(name)
+        rows.append({"gate": name, "n": d.n, "r2_global": d.score_b, "r2": d.score_a,
+                     "delta_r2": d.difference, "delta_r2_lo": d.ci_low,
+                     "delta_r2_hi": d.ci_high,
+                     "retention": 1.0 if c is None else c.retention.rho,
+                     "retention_lo": 1.0 if c is None else c.retention.ci_low,
+                     "retention_hi": 1.0 if c is None else c.retention.ci_high,
+                     "routing_accuracy": 1.0 if c is None else 1 - float(c.wrong.mean())})
+    return pd.DataFrame(rows)
+
+
+def gate_reading(c: GateComparison, close: float = 0.7, bottleneck: float = 0.5) -> str:
+    """The document's reading of a gate's retention of the oracle gain (MVP-4.0).
+
+    Parameters
+    ----------
+    c : GateComparison
+    close : float, default=0.7
+        ρ at or above which the gate is close to the oracle.
+    bottleneck : float, default=0.5
+        ρ below which the gate is the bottleneck.
+
+    Returns
+    -------
+    str
+    """
+    rho = c.judged_rho
+    if c.retention.gain_oracle <= 0:
+        return "not evaluable: the oracle experts do not beat the global model"
+    if not np.isfinite(rho):
+        return "not evaluable (the oracle gain is too small to divide by)"
+    if rho >= close:
+        return "close to the oracle: gate noise is not the bottleneck"
+    if rho < bottleneck:
+        return "far from the oracle: the gate is the bottleneck, effort belongs there"
+    return "between the thresholds: inconclusive"

@@ -26,7 +26,7 @@ from moehelpers.engine.terms import ModulatorScaling
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.models.modulated import ModulatedRidge, modulated_stats
 
-__all__ = ["ConditionalRidge", "moment_stats"]
+__all__ = ["ConditionalRidge", "moment_stats", "standardized_moments"]
 
 _VAR = "m"  # the one modulator variable's internal name
 
@@ -231,3 +231,31 @@ def _check_m(m: Any, n: int, name: str) -> np.ndarray:
     if not np.isfinite(out).all():
         raise InvalidParameterError(f"{name} contains NaN or inf; every star needs a value.")
     return out
+
+
+# --- notebooks 07 and 15: moments of m standardised on the training stars ---
+def standardized_moments(X: Any, y: Any, m: Any, max_power: int, *,
+                         base: RidgeStats | None = None
+                         ) -> tuple[list[RidgeStats], float, float]:
+    """:func:`moment_stats` of ``m`` standardised on these (training) stars.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    m : array-like of shape (n_samples,)
+        Raw conditioning values (e.g. [M/H]).
+    max_power : int ≥ 0
+        Highest power of the standardised ``m`` (``2 · order`` for a model of that order).
+    base : RidgeStats, optional
+        Unweighted statistics of ``(X, y)``, reused for ``k = 0``.
+
+    Returns
+    -------
+    moments : list of RidgeStats
+    mean, sd : float
+        The standardisation, for :meth:`ConditionalRidge.fit_moments`.
+    """
+    m = np.asarray(m)
+    mean, sd = float(m.mean()), float(m.std())
+    return moment_stats(X, y, (m - mean) / sd, max_power, base=base), mean, sd

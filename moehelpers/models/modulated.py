@@ -49,8 +49,10 @@ from moehelpers.engine.terms import (  # re-exported
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.metrics import r2
 
-__all__ = ["ModulatedRidge", "ModulatorScaling", "gram_monomials", "modulated_stats",
-           "monomial_values", "term_exponents", "term_name", "term_variables"]
+__all__ = ["ModulatedRidge", "ModulatorScaling", "fit_steps", "gram_monomials",
+           "label_modulators", "modulated_stats", "monomial_values", "parse_steps",
+           "step_monomials", "step_name", "step_stats", "term_exponents", "term_name",
+           "term_variables"]
 
 def modulated_stats(X: Any, y: Any, V: np.ndarray, monomials: Sequence[Monomial], *,
                     chunk_size: int | None = None, shift: np.ndarray | None = None,
@@ -310,3 +312,118 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
     def score(self, X: Any, y: Any, Z: Any) -> float:
         """R² of :meth:`predict` on ``(X, Z)`` against ``y``."""
         return float(r2(np.asarray(y, dtype=np.float64), self.predict(X, Z)))
+
+
+# --- step-by-step feature sets (MVP-7.2 Conditional Ridge++, MVP-7.4) ---
+
+def label_modulators(labels: Any) -> Any:
+    """The ``(m, t)`` modulators of Conditional Ridge++: ``m = [M/H]``, ``t = Teff``.
+
+    Parameters
+    ----------
+    labels : pandas.DataFrame
+        Star labels with columns ``M_H`` and ``T_eff``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``m`` and ``t`` (raw values; :class:`ModulatorScaling` standardises them).
+    """
+    import pandas as pd
+
+    return pd.DataFrame({"m": labels["M_H"].to_numpy(), "t": labels["T_eff"].to_numpy()})
+
+
+def parse_steps(specs: Sequence[str]) -> list[list[str]]:
+    """Modulator terms per step from comma-separated specs (``"m, t, m*t"``).
+
+    Parameters
+    ----------
+    specs : sequence of str
+        One spec per step; blanks around the terms and empty terms are dropped.
+
+    Returns
+    -------
+    list of list of str
+    """
+    return [[t.strip() for t in spec.split(",") if t.strip()] for spec in specs]
+
+
+def step_name(terms: Sequence[str]) -> str:
+    """Readable feature set of a step, e.g. ``"[x, m·x, t·x]"``."""
+    return f"[x, {', '.join(f'{t}·x' for t in terms)}]"
+
+
+def step_monomials(steps: Sequence[Sequence[str]], names: Sequence[str]) -> list[Monomial]:
+    """The distinct Gram monomials all ``steps`` need together (sorted), for ``names``."""
+    return sorted({mono for terms in steps
+                   for mono in ModulatedRidge(terms).required_monomials(names)})
+
+
+def step_stats(steps: Sequence[Sequence[str]], X: Any, y: Any, Z: Any, *,
+               base: RidgeStats | None = None
+               ) -> tuple[dict[Monomial, RidgeStats], ModulatorScaling, list[Monomial]]:
+    """The statistics every step needs, in one weighted pass per distinct monomial.
+
+    Parameters
+    ----------
+    steps : sequence of sequence of str
+        Modulator terms per step (:func:`parse_steps`).
+    X, y : array-like
+        Training flux and targets.
+    Z : pandas.DataFrame
+        Raw modulators of the training stars (standardised here, :class:`ModulatorScaling`).
+    base : RidgeStats, optional
+        The unweighted statistics of ``(X, y)`` if already computed (reused for ``z₀ z₀``).
+
+    Returns
+    -------
+    stats : dict of Monomial → RidgeStats
+    scaling : ModulatorScaling
+    monomials : list of Monomial
+        The distinct monomials (:func:`step_monomials`), one pass each.
+    """
+    scaling = ModulatorScaling.fit(Z)
+    monomials = step_monomials(steps, scaling.names)
+    return (modulated_stats(X, y, scaling.transform(Z), monomials, base=base), scaling,
+            monomials)
+
+
+def fit_steps(steps: Sequence[Sequence[str]], stats: Mapping[Monomial, RidgeStats],
+              scaling: ModulatorScaling, X_val: Any, y_val: Any, Z_val: Any,
+              alphas: float | Sequence[float], *, alpha_start: float | None = None
+              ) -> tuple[list[ModulatedRidge], list[float]]:
+    """Fit one :class:`ModulatedRidge` per step from shared statistics, each α walk starting
+    at the α of the previous step (the first at ``alpha_start``).
+
+    Parameters
+    ----------
+    steps : sequence of sequence of str
+        Modulator terms per step (:func:`parse_steps`).
+    stats : mapping
+        :func:`modulated_stats` over :func:`step_monomials` of all steps.
+    scaling : ModulatorScaling
+        The scaling ``stats`` were computed with.
+    X_val, y_val, Z_val
+        Validation data (α choice).
+    alphas : float or sequence of float
+    alpha_start : float, optional
+        Start of the first walk (e.g. the global Ridge's α).
+
+    Returns
+    -------
+    models : list of ModulatedRidge
+        Fitted, in step order.
+    seconds : list of float
+        Wall time of each step's solves.
+    """
+    import time
+
+    models, seconds, start = [], [], alpha_start
+    for terms in steps:
+        t0 = time.perf_counter()
+        model = ModulatedRidge(terms, alphas, alpha_search="walk", alpha_start=start)
+        models.append(model.fit_stats(stats, scaling, X_val, y_val, Z_val))
+        seconds.append(time.perf_counter() - t0)
+        start = model.alpha_
+    return models, seconds
