@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "COLORS",
     "BookRenderer",
+    "book_time_bars",
     "ceiling_curves",
     "ci_error_y",
     "confusion_shares",
@@ -30,13 +31,17 @@ __all__ = [
     "energy_curves",
     "gate_noise_r2",
     "gate_noise_retention",
+    "gate_weight_heatmap",
     "heatmap",
     "models_vs_ceiling",
     "per_star_ceiling",
     "plotly_js_path",
     "pred_vs_true",
+    "ridge_path_bars",
     "setup_plotly",
     "share_by_step",
+    "spectrum_with_windows",
+    "stream_fit_bars",
 ]
 
 #: Colour cycle (colour-blind safe, Okabe–Ito) shared by all figures.
