@@ -380,3 +380,135 @@ def energy_curves(coefs: dict[str, Any], labels: dict[str, str] | None = None):
                       xaxis={"title": "pixels", "type": "log"}, yaxis_title="share of energy",
                       height=460)
     return fig
+
+
+# --- notebook 03: rigorous validation of the piecewise Ridge (MVP-1.1) ---
+def bootstrap_delta(comparison: Any, reference: dict[str, Any], reference_label: str,
+                    seed: int, n_boot: int, rule: float = 0.03):
+    """Histogram of a paired bootstrap's ΔR² with our value, the acceptance ``rule`` and 0 as
+    vertical lines, and the reference's 95% CI (``delta_lo``–``delta_hi``) shaded if finite.
+
+    Parameters
+    ----------
+    comparison : moehelpers.metrics.PairedBootstrapResult
+        The 9-bin vs global comparison (its ``distribution``, ``difference`` and ``n``).
+    reference : dict
+        Reference numbers with ``delta_lo`` and ``delta_hi``.
+    reference_label, seed, n_boot, rule
+        Legend of the reference band, the seed and resample count named in the title, and
+        the acceptance threshold drawn.
+    """
+    import plotly.graph_objects as go
+
+    c = comparison
+    fig = go.Figure(go.Histogram(x=c.distribution, nbinsx=50, name="bootstrap ΔR²",
+                                 marker_color=COLORS[0], opacity=0.8))
+    for x, text, color in ((c.difference, "ours", COLORS[0]), (rule, f"rule {rule:g}", "grey"),
+                           (0.0, "0", "black")):
+        fig.add_vline(x=x, line_dash="dash" if text != "ours" else "solid", line_color=color,
+                      annotation_text=text)
+    if np.isfinite(reference["delta_lo"]):
+        fig.add_vrect(x0=reference["delta_lo"], x1=reference["delta_hi"], fillcolor=COLORS[3],
+                      opacity=0.15, line_width=0, annotation_text=f"{reference_label} 95% CI")
+    fig.update_layout(title=f"Paired bootstrap of ΔR² (seed {seed}, {n_boot} resamples, "
+                            f"{c.n} covered test stars)", xaxis_title="ΔR² (piecewise − global)",
+                      yaxis_title="resamples", height=420, showlegend=False)
+    return fig
+
+
+def delta_per_seed(per_seed: Any, mean: float, reference: dict[str, Any], reference_label: str,
+                   rule: float = 0.03):
+    """ΔR² per seed with its 95% CI, the misaligned ΔR² (crosses), the mean and the ``rule``
+    as horizontal lines, and the reference's mean ± sd (``seeds_mean``, ``seeds_sd``) shaded.
+
+    Parameters
+    ----------
+    per_seed : pandas.DataFrame
+        :func:`moehelpers.evaluation.per_bin.seed_table`.
+    mean : float
+        Mean ΔR² over the seeds.
+    reference : dict
+        Reference numbers with ``seeds_mean`` and ``seeds_sd``.
+    reference_label, rule
+        Legend of the reference band and the acceptance threshold drawn.
+    """
+    import plotly.graph_objects as go
+
+    x = [str(s) for s in per_seed["seed"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=x, y=per_seed["delta_r2"], mode="markers",
+        name="ΔR² (95% CI)", marker={"size": 10, "color": COLORS[0]},
+        error_y={"type": "data", "symmetric": False,
+                 "array": per_seed["delta_r2_hi"] - per_seed["delta_r2"],
+                 "arrayminus": per_seed["delta_r2"] - per_seed["delta_r2_lo"]}))
+    fig.add_trace(go.Scatter(x=x, y=per_seed["delta_misaligned"], mode="markers",
+                             name="misaligned ΔR²",
+                             marker={"symbol": "x", "size": 9, "color": COLORS[1]}))
+    fig.add_hline(y=mean, line_color=COLORS[0], annotation_text="mean")
+    fig.add_hline(y=rule, line_dash="dash", line_color="grey", annotation_text=f"rule {rule:g}")
+    if np.isfinite(reference["seeds_mean"]):
+        m, sd = reference["seeds_mean"], reference["seeds_sd"]
+        fig.add_hrect(y0=m - sd, y1=m + sd, fillcolor=COLORS[3], opacity=0.15, line_width=0,
+                      annotation_text=f"{reference_label} mean ± sd")
+    fig.update_layout(title="ΔR² per seed (new split and noise each), covered test stars",
+                      xaxis_title="seed", yaxis_title="ΔR²", height=420)
+    return fig
+
+
+def ablation_bars(seed_result: Any, reference: dict[str, Any], reference_label: str):
+    """Grouped bars of ΔR² vs global for the 9-bin model, each ablation and the fallback:
+    one seed's values beside the reference's (``delta_r2``, ``delta_<ablation>``,
+    ``delta_fallback``).
+
+    Parameters
+    ----------
+    seed_result : moehelpers.evaluation.per_bin.SeedResult
+        A seed run with the ablations fitted.
+    reference : dict
+        Reference numbers.
+    reference_label : str
+        Name of the reference bars.
+    """
+    import plotly.graph_objects as go
+
+    from moehelpers.evaluation.per_bin import ABLATIONS, TITLES
+
+    names = ("nine_bin", *ABLATIONS, "fallback")
+    bars = [TITLES[k] for k in names]
+    keys = ["delta_r2", *[f"delta_{n}" for n in ABLATIONS], "delta_fallback"]
+    ours = [seed_result.comparisons[n].difference for n in names]
+    fig = go.Figure([
+        go.Bar(x=bars, y=ours, name=f"ours (seed {seed_result.seed})", marker_color=COLORS[0]),
+        go.Bar(x=bars, y=[reference[k] for k in keys], name=reference_label,
+               marker_color=COLORS[3])])
+    fig.update_layout(barmode="group", yaxis_title="ΔR² vs global",
+                      title="Ablation: which axis carries the gain (covered stars; fallback: all)",
+                      height=420)
+    return fig
+
+
+# --- notebook 02: piecewise Ridge (MVP-1.0) ---
+def per_bin_r2_bars(bins_table: Any, reference_label: str):
+    """Grouped bars of test R² per bin: the bin's expert, the global model (same stars) and the
+    reference's bin expert.
+
+    Parameters
+    ----------
+    bins_table : pandas.DataFrame
+        :func:`moehelpers.evaluation.per_bin.per_bin_table` (``name``, ``r2_expert``,
+        ``r2_global``, ``r2_reference``).
+    reference_label : str
+        Name of the reference in the legend.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    names = [n.replace(" × ", "<br>") for n in bins_table["name"]]
+    for col, label, k in (("r2_expert", "bin expert", 0), ("r2_global", "global model", 1),
+                          ("r2_reference", f"bin expert, {reference_label}", 3)):
+        fig.add_trace(go.Bar(x=names, y=bins_table[col], name=label, marker_color=COLORS[k]))
+    fig.update_layout(barmode="group", title="Per-bin test R² (same stars for both of our models)",
+                      yaxis_title="R²", height=460)
+    return fig
+
