@@ -512,3 +512,23 @@ def per_bin_r2_bars(bins_table: Any, reference_label: str):
                       yaxis_title="R²", height=460)
     return fig
 
+
+# --- notebook 06: pseudo [M/H] gate (MVP-3.1) ---
+def routing_confusion(confusion: Any, name: str):
+    """Row-normalised routing confusion heatmap (rows: bin of the true label, columns: bin
+    routed to by the predicted label).
+
+    Parameters
+    ----------
+    confusion : pandas.DataFrame
+        Counts, as :attr:`moehelpers.gates.pseudo.GateComparison.confusion`.
+    name : str
+        Scheme named in the title.
+    """
+    counts = confusion.to_numpy()
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return heatmap(share, x=[f"routed {n}" for n in confusion.columns],
+                   y=[f"true {n}" for n in confusion.index], zmin=0, zmax=1,
+                   colorscale="Blues", fmt=".2f", colorbar_title="share of row",
+                   title=f"Routing confusion, {name} (row-normalised; counts in the record)")
+

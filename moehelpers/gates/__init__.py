@@ -26,6 +26,7 @@ from moehelpers.gates.pseudo import (
     label_predictor,
     retarget,
     routing_confusion,
+    routing_error_table,
     routing_errors,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "option_names",
     "retarget",
     "routing_confusion",
+    "routing_error_table",
     "routing_errors",
     "score_gate",
     "true_options",
