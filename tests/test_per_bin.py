@@ -81,3 +81,16 @@ def test_piecewise_summary_rows_beside_the_reference() -> None:
     assert t["ours"].tolist()[4:] == [0.04, 0.03, 0.05]
     assert t["orig"].tolist()[-2:] == [0.05, 0.15]
     assert per_bin.interior_share([1e-1, 1e-3], [1e-3, 1e-1, 10.0]) == 0.5
+
+
+def test_quantile_and_routing_figures() -> None:
+    by_k = pd.DataFrame({"K": [2, 3], "delta_r2": [0.01, 0.02], "delta_r2_lo": [0.0, 0.01],
+                         "delta_r2_hi": [0.02, 0.03]})
+    fig = plots.delta_by_k(by_k, {2: 0.01, 3: -0.01}, 0.015, "orig")
+    assert len(fig.data) == 2 and list(fig.data[1].x) == [2, 3]
+    bins = pd.DataFrame({"K": [2, 2, 3], "name": ["a", "b", "c"], "delta_r2": [0.1, 0.2, 0.3]})
+    fig = plots.per_bin_delta_by_k(bins, [2, 3])
+    assert [len(t.x) for t in fig.data] == [2, 1]
+    conf = pd.DataFrame([[3, 1], [0, 0]], index=["lo", "hi"], columns=["lo", "hi"])
+    fig = plots.routing_confusion(conf, "K2")
+    np.testing.assert_allclose(np.asarray(fig.data[0].z, dtype=float), [[0.75, 0.25], [0, 0]])

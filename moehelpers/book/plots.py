@@ -532,3 +532,63 @@ def routing_confusion(confusion: Any, name: str):
                    colorscale="Blues", fmt=".2f", colorbar_title="share of row",
                    title=f"Routing confusion, {name} (row-normalised; counts in the record)")
 
+
+# --- notebook 05: quantile [M/H] bins (MVP-3.0) ---
+def delta_by_k(by_k: Any, reference: dict[int, float], physical: float,
+               reference_label: str):
+    """ΔR² against the number of quantile bins K (95% CI bars), the reference's ΔR²(K) dotted,
+    the physical-edges ΔR² dashed and 0.
+
+    Parameters
+    ----------
+    by_k : pandas.DataFrame
+        Columns ``K``, ``delta_r2``, ``delta_r2_lo``, ``delta_r2_hi``.
+    reference : dict
+        K → the reference's ΔR².
+    physical : float
+        ΔR² of the hand-made [M/H] edges.
+    reference_label : str
+        Name of the reference in the legend.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=by_k["K"], y=by_k["delta_r2"], mode="lines+markers", name="ours (95% CI)",
+        marker_color=COLORS[0],
+        error_y={"type": "data", "symmetric": False,
+                 "array": by_k["delta_r2_hi"] - by_k["delta_r2"],
+                 "arrayminus": by_k["delta_r2"] - by_k["delta_r2_lo"]}))
+    fig.add_trace(go.Scatter(x=list(reference), y=list(reference.values()),
+                             mode="lines+markers", name=reference_label, line={"dash": "dot"},
+                             marker_color=COLORS[3]))
+    fig.add_hline(y=physical, line_dash="dash", line_color="grey",
+                  annotation_text="physical [M/H] edges")
+    fig.add_hline(y=0, line_color="black", line_width=1)
+    fig.update_layout(title="ΔR²(K): quantile [M/H] experts − global model, all test stars",
+                      xaxis_title="K (quantile bins before merging)", yaxis_title="ΔR²",
+                      height=450)
+    return fig
+
+
+def per_bin_delta_by_k(per_bin: Any, ks: Any):
+    """Bars of each bin's ΔR² (bin expert − global on the bin's stars), one colour per K.
+
+    Parameters
+    ----------
+    per_bin : pandas.DataFrame
+        Per-bin tables with a ``K`` column (``name``, ``delta_r2``).
+    ks : sequence of int
+        The K values, in bar order.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, k in enumerate(ks):
+        rows = per_bin[per_bin["K"] == k]
+        fig.add_trace(go.Bar(x=[f"K={k}<br>{n}" for n in rows["name"]], y=rows["delta_r2"],
+                             name=f"K = {k}", marker_color=COLORS[i % len(COLORS)]))
+    fig.update_layout(title="Per-bin ΔR² (bin expert − global model, the bin's test stars)",
+                      yaxis_title="ΔR²", height=460, showlegend=False)
+    return fig
+
