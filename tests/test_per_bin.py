@@ -94,3 +94,22 @@ def test_quantile_and_routing_figures() -> None:
     conf = pd.DataFrame([[3, 1], [0, 0]], index=["lo", "hi"], columns=["lo", "hi"])
     fig = plots.routing_confusion(conf, "K2")
     np.testing.assert_allclose(np.asarray(fig.data[0].z, dtype=float), [[0.75, 0.25], [0, 0]])
+
+
+class _Grid:
+    """Stand-in for SpectralGrid: flux = Teff/1000 + log g at every pixel."""
+
+    wave = np.linspace(8000.0, 8700.0, 8)
+
+    def spectra(self, teff, logg, mh, kind="normalized"):
+        return np.full((1, self.wave.size), teff / 1000 + logg + mh)
+
+
+def test_data_page_figures() -> None:
+    fig = plots.grid_spectra(_Grid(), [4000.0, 5000.0], offset=1.0)
+    assert [float(t.y[0]) for t in fig.data] == [9.5, 9.5]  # 8.5 + 1 offset, 9.5 + 0
+    fig = plots.grid_zoom(_Grid(), 8100, 8400, [("a", 5000.0, 2.0, 0.0)], "t")
+    assert all(8100 <= x <= 8400 for x in fig.data[0].x) and len(fig.data[0].x) == 4
+    labels = pd.DataFrame({"T_eff": [1.0, 2.0], "M_H": [0.0, 1.0]})
+    fig = plots.label_histograms(labels, ("T_eff", "log_g", "M_H"))
+    assert [t.x.tolist() for t in fig.data] == [[1.0, 2.0], [0.0, 1.0]]

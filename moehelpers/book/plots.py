@@ -592,3 +592,88 @@ def per_bin_delta_by_k(per_bin: Any, ks: Any):
                       yaxis_title="ΔR²", height=460, showlegend=False)
     return fig
 
+
+# --- notebook 00: the data ---
+def grid_spectra(grid: Any, teffs: Any, logg: float = 4.5, mh: float = 0.0,
+                 offset: float = 0.6):
+    """Normalised grid spectra at several Teff, stacked with a vertical ``offset`` (the
+    first on top).
+
+    Parameters
+    ----------
+    grid : moehelpers.data.grid.SpectralGrid
+        The grid to draw from.
+    teffs : sequence of float
+        Temperatures (K), one trace each.
+    logg, mh : float
+        Fixed log g and [M/H] of the spectra.
+    offset : float
+        Vertical shift between consecutive spectra.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    n = len(teffs)
+    for k, teff in enumerate(teffs):
+        f = grid.spectra(teff, logg, mh, kind="normalized")[0]
+        fig.add_trace(go.Scattergl(x=grid.wave, y=f + offset * (n - 1 - k), mode="lines",
+                                   name=f"Teff {teff:.0f} K",
+                                   line={"width": 1, "color": COLORS[k]}))
+    fig.update_layout(title=f"Normalised flux (offset by {offset:g} per star), log g {logg:g}, "
+                            f"[M/H] {mh:g}",
+                      xaxis_title="wavelength [Å]", yaxis_title="flux + offset", height=480)
+    return fig
+
+
+def grid_zoom(grid: Any, lo: float, hi: float, cases: Any, title: str,
+              kind: str = "normalized"):
+    """Overlay grid spectra in ``[lo, hi]`` Å, one per case ``(legend text, teff, logg, mh)``.
+
+    Parameters
+    ----------
+    grid : moehelpers.data.grid.SpectralGrid
+        The grid to draw from.
+    lo, hi : float
+        Wavelength window (Å).
+    cases : sequence of tuple
+        ``(text, teff, logg, mh)`` per trace.
+    title : str
+        Figure title.
+    kind : str
+        Flux kind passed to :meth:`~moehelpers.data.grid.SpectralGrid.spectra`.
+    """
+    import plotly.graph_objects as go
+
+    sel = (grid.wave >= lo) & (grid.wave <= hi)
+    fig = go.Figure()
+    for k, (text, teff, logg, mh) in enumerate(cases):
+        f = grid.spectra(teff, logg, mh, kind=kind)[0]
+        fig.add_trace(go.Scatter(x=grid.wave[sel], y=f[sel], mode="lines", name=text,
+                                 line={"width": 1.3, "color": COLORS[k % 9]}))
+    fig.update_layout(title=title, xaxis_title="wavelength [Å]",
+                      yaxis_title="normalised flux", height=400)
+    return fig
+
+
+def label_histograms(labels: Any, columns: Any, title: str = "Training labels"):
+    """One histogram per label column, side by side.
+
+    Parameters
+    ----------
+    labels : pandas.DataFrame
+        The labels.
+    columns : sequence of str
+        Columns to show (those absent from ``labels`` are skipped).
+    title : str
+        Figure title.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    cols = [c for c in columns if c in labels]
+    fig = make_subplots(rows=1, cols=len(cols), subplot_titles=cols)
+    for i, c in enumerate(cols, start=1):
+        fig.add_trace(go.Histogram(x=labels[c], nbinsx=40, showlegend=False,
+                                   marker_color=COLORS[0]), row=1, col=i)
+    fig.update_layout(title=title, height=320)
+    return fig
