@@ -75,3 +75,40 @@ def test_gate_table_and_reading_of_the_trio() -> None:
     assert gate_reading(mid).startswith("between the thresholds")
     lost = replace(comps["far"], retention=replace(comps["far"].retention, gain_oracle=-0.1))
     assert gate_reading(lost).startswith("not evaluable: the oracle")
+
+
+def test_routing_error_table_stacks_schemes_and_labels() -> None:
+    from moehelpers.gates.pseudo import routing_error_table
+
+    mh = np.array([-2.0, -0.5, 0.2, 0.3])
+    teff = np.array([4000.0, 5000.0, 6000.0, 6500.0])
+    wrong = {"a": np.array([True, False, False, True]), "b": np.zeros(4, dtype=bool)}
+    by = {"[M/H]": (mh, [-np.inf, 0, np.inf]), "Teff": (teff, [-np.inf, 5500, np.inf])}
+    t = routing_error_table(wrong, by, extra=np.arange(4.0), extra_name="err")
+    assert list(t.columns[:3]) == ["scheme", "label", "interval"] and "err" in t.columns
+    assert t["scheme"].tolist() == ["a"] * 4 + ["b"] * 4
+    assert t["label"].tolist() == ["[M/H]", "[M/H]", "Teff", "Teff"] * 2
+    expect = routing_errors(wrong["a"], teff, [-np.inf, 5500, np.inf], "interval",
+                            extra=np.arange(4.0))
+    got = t[(t["scheme"] == "a") & (t["label"] == "Teff")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[expect.columns.drop("mean_extra")],
+                                  expect.drop(columns="mean_extra"))
+    assert got["err"].tolist() == expect["mean_extra"].tolist()
+
+
+def test_gate_comparison_reading_follows_the_decision_rule() -> None:
+    from dataclasses import replace
+
+    from moehelpers.gates.pseudo import GateComparison
+    from moehelpers.metrics import RetentionResult
+
+    base = RetentionResult(rho=0.8, ci_low=0.7, ci_high=0.9, ci=0.95, r2_gate=0.84,
+                           r2_global=0.8, r2_oracle=0.85, gain_oracle=0.05, small_gain=False,
+                           frac_small_gain=0.0, min_gain=1e-3, n=10, n_boot=20, seed=0,
+                           index_digest="x", distribution=np.zeros(20))
+    c = GateComparison("x", base, np.zeros(1), np.zeros(1), np.zeros(1, bool), pd.DataFrame())
+    assert c.reading().startswith("deployable")
+    assert replace(c, retention=replace(base, rho=0.3)).reading() == "the gate is the bottleneck"
+    assert "inconclusive" in replace(c, retention=replace(base, rho=0.6)).reading()
+    assert "not evaluable" in replace(c, retention=replace(base, rho=np.nan)).reading()
+    assert "do not beat" in replace(c, retention=replace(base, gain_oracle=-0.01)).reading()

@@ -22,22 +22,32 @@ import numpy as np
 __all__ = [
     "COLORS",
     "BookRenderer",
+    "ablation_bars",
     "book_time_bars",
+    "bootstrap_delta",
     "ceiling_curves",
     "ci_error_y",
     "confusion_shares",
     "curves_with_bands",
+    "delta_by_k",
     "delta_by_order",
+    "delta_per_seed",
     "energy_curves",
     "gate_noise_r2",
     "gate_noise_retention",
     "gate_weight_heatmap",
+    "grid_spectra",
+    "grid_zoom",
     "heatmap",
+    "label_histograms",
     "models_vs_ceiling",
+    "per_bin_delta_by_k",
+    "per_bin_r2_bars",
     "per_star_ceiling",
     "plotly_js_path",
     "pred_vs_true",
     "ridge_path_bars",
+    "routing_confusion",
     "setup_plotly",
     "share_by_step",
     "spectrum_with_windows",
@@ -576,3 +586,302 @@ def confusion_shares(counts: Any, title: str, chosen: str = "chosen"):
     return heatmap(row_shares(counts), x=[f"{chosen} {n}" for n in counts.columns],
                    y=[f"true {n}" for n in counts.index], zmin=0, zmax=1,
                    colorscale="Blues", fmt=".2f", colorbar_title="share of row", title=title)
+
+
+
+
+# --- notebook 03: rigorous validation of the piecewise Ridge (MVP-1.1) ---
+def bootstrap_delta(comparison: Any, reference: dict[str, Any], reference_label: str,
+                    seed: int, n_boot: int, rule: float = 0.03):
+    """Histogram of a paired bootstrap's ΔR² with our value, the acceptance ``rule`` and 0 as
+    vertical lines, and the reference's 95% CI (``delta_lo``–``delta_hi``) shaded if finite.
+
+    Parameters
+    ----------
+    comparison : moehelpers.metrics.PairedBootstrapResult
+        The 9-bin vs global comparison (its ``distribution``, ``difference`` and ``n``).
+    reference : dict
+        Reference numbers with ``delta_lo`` and ``delta_hi``.
+    reference_label, seed, n_boot, rule
+        Legend of the reference band, the seed and resample count named in the title, and
+        the acceptance threshold drawn.
+    """
+    import plotly.graph_objects as go
+
+    c = comparison
+    fig = go.Figure(go.Histogram(x=c.distribution, nbinsx=50, name="bootstrap ΔR²",
+                                 marker_color=COLORS[0], opacity=0.8))
+    for x, text, color in ((c.difference, "ours", COLORS[0]), (rule, f"rule {rule:g}", "grey"),
+                           (0.0, "0", "black")):
+        fig.add_vline(x=x, line_dash="dash" if text != "ours" else "solid", line_color=color,
+                      annotation_text=text)
+    if np.isfinite(reference["delta_lo"]):
+        fig.add_vrect(x0=reference["delta_lo"], x1=reference["delta_hi"], fillcolor=COLORS[3],
+                      opacity=0.15, line_width=0, annotation_text=f"{reference_label} 95% CI")
+    fig.update_layout(title=f"Paired bootstrap of ΔR² (seed {seed}, {n_boot} resamples, "
+                            f"{c.n} covered test stars)", xaxis_title="ΔR² (piecewise − global)",
+                      yaxis_title="resamples", height=420, showlegend=False)
+    return fig
+
+
+def delta_per_seed(per_seed: Any, mean: float, reference: dict[str, Any], reference_label: str,
+                   rule: float = 0.03):
+    """ΔR² per seed with its 95% CI, the misaligned ΔR² (crosses), the mean and the ``rule``
+    as horizontal lines, and the reference's mean ± sd (``seeds_mean``, ``seeds_sd``) shaded.
+
+    Parameters
+    ----------
+    per_seed : pandas.DataFrame
+        :func:`moehelpers.evaluation.per_bin.seed_table`.
+    mean : float
+        Mean ΔR² over the seeds.
+    reference : dict
+        Reference numbers with ``seeds_mean`` and ``seeds_sd``.
+    reference_label, rule
+        Legend of the reference band and the acceptance threshold drawn.
+    """
+    import plotly.graph_objects as go
+
+    x = [str(s) for s in per_seed["seed"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=x, y=per_seed["delta_r2"], mode="markers",
+        name="ΔR² (95% CI)", marker={"size": 10, "color": COLORS[0]},
+        error_y={"type": "data", "symmetric": False,
+                 "array": per_seed["delta_r2_hi"] - per_seed["delta_r2"],
+                 "arrayminus": per_seed["delta_r2"] - per_seed["delta_r2_lo"]}))
+    fig.add_trace(go.Scatter(x=x, y=per_seed["delta_misaligned"], mode="markers",
+                             name="misaligned ΔR²",
+                             marker={"symbol": "x", "size": 9, "color": COLORS[1]}))
+    fig.add_hline(y=mean, line_color=COLORS[0], annotation_text="mean")
+    fig.add_hline(y=rule, line_dash="dash", line_color="grey", annotation_text=f"rule {rule:g}")
+    if np.isfinite(reference["seeds_mean"]):
+        m, sd = reference["seeds_mean"], reference["seeds_sd"]
+        fig.add_hrect(y0=m - sd, y1=m + sd, fillcolor=COLORS[3], opacity=0.15, line_width=0,
+                      annotation_text=f"{reference_label} mean ± sd")
+    fig.update_layout(title="ΔR² per seed (new split and noise each), covered test stars",
+                      xaxis_title="seed", yaxis_title="ΔR²", height=420)
+    return fig
+
+
+def ablation_bars(seed_result: Any, reference: dict[str, Any], reference_label: str):
+    """Grouped bars of ΔR² vs global for the 9-bin model, each ablation and the fallback:
+    one seed's values beside the reference's (``delta_r2``, ``delta_<ablation>``,
+    ``delta_fallback``).
+
+    Parameters
+    ----------
+    seed_result : moehelpers.evaluation.per_bin.SeedResult
+        A seed run with the ablations fitted.
+    reference : dict
+        Reference numbers.
+    reference_label : str
+        Name of the reference bars.
+    """
+    import plotly.graph_objects as go
+
+    from moehelpers.evaluation.per_bin import ABLATIONS, TITLES
+
+    names = ("nine_bin", *ABLATIONS, "fallback")
+    bars = [TITLES[k] for k in names]
+    keys = ["delta_r2", *[f"delta_{n}" for n in ABLATIONS], "delta_fallback"]
+    ours = [seed_result.comparisons[n].difference for n in names]
+    fig = go.Figure([
+        go.Bar(x=bars, y=ours, name=f"ours (seed {seed_result.seed})", marker_color=COLORS[0]),
+        go.Bar(x=bars, y=[reference[k] for k in keys], name=reference_label,
+               marker_color=COLORS[3])])
+    fig.update_layout(barmode="group", yaxis_title="ΔR² vs global",
+                      title="Ablation: which axis carries the gain (covered stars; fallback: all)",
+                      height=420)
+    return fig
+
+
+# --- notebook 02: piecewise Ridge (MVP-1.0) ---
+def per_bin_r2_bars(bins_table: Any, reference_label: str):
+    """Grouped bars of test R² per bin: the bin's expert, the global model (same stars) and the
+    reference's bin expert.
+
+    Parameters
+    ----------
+    bins_table : pandas.DataFrame
+        :func:`moehelpers.evaluation.per_bin.per_bin_table` (``name``, ``r2_expert``,
+        ``r2_global``, ``r2_reference``).
+    reference_label : str
+        Name of the reference in the legend.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    names = [n.replace(" × ", "<br>") for n in bins_table["name"]]
+    for col, label, k in (("r2_expert", "bin expert", 0), ("r2_global", "global model", 1),
+                          ("r2_reference", f"bin expert, {reference_label}", 3)):
+        fig.add_trace(go.Bar(x=names, y=bins_table[col], name=label, marker_color=COLORS[k]))
+    fig.update_layout(barmode="group", title="Per-bin test R² (same stars for both of our models)",
+                      yaxis_title="R²", height=460)
+    return fig
+
+
+# --- notebook 06: pseudo [M/H] gate (MVP-3.1) ---
+def routing_confusion(confusion: Any, name: str):
+    """Row-normalised routing confusion heatmap (rows: bin of the true label, columns: bin
+    routed to by the predicted label).
+
+    Parameters
+    ----------
+    confusion : pandas.DataFrame
+        Counts, as :attr:`moehelpers.gates.pseudo.GateComparison.confusion`.
+    name : str
+        Scheme named in the title.
+    """
+    counts = confusion.to_numpy()
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return heatmap(share, x=[f"routed {n}" for n in confusion.columns],
+                   y=[f"true {n}" for n in confusion.index], zmin=0, zmax=1,
+                   colorscale="Blues", fmt=".2f", colorbar_title="share of row",
+                   title=f"Routing confusion, {name} (row-normalised; counts in the record)")
+
+
+# --- notebook 05: quantile [M/H] bins (MVP-3.0) ---
+def delta_by_k(by_k: Any, reference: dict[int, float], physical: float,
+               reference_label: str):
+    """ΔR² against the number of quantile bins K (95% CI bars), the reference's ΔR²(K) dotted,
+    the physical-edges ΔR² dashed and 0.
+
+    Parameters
+    ----------
+    by_k : pandas.DataFrame
+        Columns ``K``, ``delta_r2``, ``delta_r2_lo``, ``delta_r2_hi``.
+    reference : dict
+        K → the reference's ΔR².
+    physical : float
+        ΔR² of the hand-made [M/H] edges.
+    reference_label : str
+        Name of the reference in the legend.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=by_k["K"], y=by_k["delta_r2"], mode="lines+markers", name="ours (95% CI)",
+        marker_color=COLORS[0],
+        error_y={"type": "data", "symmetric": False,
+                 "array": by_k["delta_r2_hi"] - by_k["delta_r2"],
+                 "arrayminus": by_k["delta_r2"] - by_k["delta_r2_lo"]}))
+    fig.add_trace(go.Scatter(x=list(reference), y=list(reference.values()),
+                             mode="lines+markers", name=reference_label, line={"dash": "dot"},
+                             marker_color=COLORS[3]))
+    fig.add_hline(y=physical, line_dash="dash", line_color="grey",
+                  annotation_text="physical [M/H] edges")
+    fig.add_hline(y=0, line_color="black", line_width=1)
+    fig.update_layout(title="ΔR²(K): quantile [M/H] experts − global model, all test stars",
+                      xaxis_title="K (quantile bins before merging)", yaxis_title="ΔR²",
+                      height=450)
+    return fig
+
+
+def per_bin_delta_by_k(per_bin: Any, ks: Any):
+    """Bars of each bin's ΔR² (bin expert − global on the bin's stars), one colour per K.
+
+    Parameters
+    ----------
+    per_bin : pandas.DataFrame
+        Per-bin tables with a ``K`` column (``name``, ``delta_r2``).
+    ks : sequence of int
+        The K values, in bar order.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, k in enumerate(ks):
+        rows = per_bin[per_bin["K"] == k]
+        fig.add_trace(go.Bar(x=[f"K={k}<br>{n}" for n in rows["name"]], y=rows["delta_r2"],
+                             name=f"K = {k}", marker_color=COLORS[i % len(COLORS)]))
+    fig.update_layout(title="Per-bin ΔR² (bin expert − global model, the bin's test stars)",
+                      yaxis_title="ΔR²", height=460, showlegend=False)
+    return fig
+
+
+# --- notebook 00: the data ---
+def grid_spectra(grid: Any, teffs: Any, logg: float = 4.5, mh: float = 0.0,
+                 offset: float = 0.6):
+    """Normalised grid spectra at several Teff, stacked with a vertical ``offset`` (the
+    first on top).
+
+    Parameters
+    ----------
+    grid : moehelpers.data.grid.SpectralGrid
+        The grid to draw from.
+    teffs : sequence of float
+        Temperatures (K), one trace each.
+    logg, mh : float
+        Fixed log g and [M/H] of the spectra.
+    offset : float
+        Vertical shift between consecutive spectra.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    n = len(teffs)
+    for k, teff in enumerate(teffs):
+        f = grid.spectra(teff, logg, mh, kind="normalized")[0]
+        fig.add_trace(go.Scattergl(x=grid.wave, y=f + offset * (n - 1 - k), mode="lines",
+                                   name=f"Teff {teff:.0f} K",
+                                   line={"width": 1, "color": COLORS[k]}))
+    fig.update_layout(title=f"Normalised flux (offset by {offset:g} per star), log g {logg:g}, "
+                            f"[M/H] {mh:g}",
+                      xaxis_title="wavelength [Å]", yaxis_title="flux + offset", height=480)
+    return fig
+
+
+def grid_zoom(grid: Any, lo: float, hi: float, cases: Any, title: str,
+              kind: str = "normalized"):
+    """Overlay grid spectra in ``[lo, hi]`` Å, one per case ``(legend text, teff, logg, mh)``.
+
+    Parameters
+    ----------
+    grid : moehelpers.data.grid.SpectralGrid
+        The grid to draw from.
+    lo, hi : float
+        Wavelength window (Å).
+    cases : sequence of tuple
+        ``(text, teff, logg, mh)`` per trace.
+    title : str
+        Figure title.
+    kind : str
+        Flux kind passed to :meth:`~moehelpers.data.grid.SpectralGrid.spectra`.
+    """
+    import plotly.graph_objects as go
+
+    sel = (grid.wave >= lo) & (grid.wave <= hi)
+    fig = go.Figure()
+    for k, (text, teff, logg, mh) in enumerate(cases):
+        f = grid.spectra(teff, logg, mh, kind=kind)[0]
+        fig.add_trace(go.Scatter(x=grid.wave[sel], y=f[sel], mode="lines", name=text,
+                                 line={"width": 1.3, "color": COLORS[k % 9]}))
+    fig.update_layout(title=title, xaxis_title="wavelength [Å]",
+                      yaxis_title="normalised flux", height=400)
+    return fig
+
+
+def label_histograms(labels: Any, columns: Any, title: str = "Training labels"):
+    """One histogram per label column, side by side.
+
+    Parameters
+    ----------
+    labels : pandas.DataFrame
+        The labels.
+    columns : sequence of str
+        Columns to show (those absent from ``labels`` are skipped).
+    title : str
+        Figure title.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    cols = [c for c in columns if c in labels]
+    fig = make_subplots(rows=1, cols=len(cols), subplot_titles=cols)
+    for i, c in enumerate(cols, start=1):
+        fig.add_trace(go.Histogram(x=labels[c], nbinsx=40, showlegend=False,
+                                   marker_color=COLORS[0]), row=1, col=i)
+    fig.update_layout(title=title, height=320)
+    return fig

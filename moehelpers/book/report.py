@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ci_table", "fmt", "table_html", "verdict_markdown"]
+__all__ = ["ci_table", "fmt", "ours_vs_reference", "table_html", "verdict_markdown"]
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -68,3 +68,25 @@ def ci_table(df: pd.DataFrame, metrics: Iterable[str] = ("r2", "mae", "rmse"),
                       for v, lo, hi in zip(out[m], out[f"{m}_lo"], out[f"{m}_hi"], strict=True)]
             out = out.drop(columns=[f"{m}_lo", f"{m}_hi"])
     return out
+
+
+def ours_vs_reference(ours: Mapping[str, Any], reference: Mapping[str, Any],
+                      labels: Mapping[str, str], reference_label: str) -> pd.DataFrame:
+    """Table ``quantity | ours | <reference_label>``, one row per key of ``labels`` (in order).
+
+    Parameters
+    ----------
+    ours, reference : mapping
+        Values by key; every key of ``labels`` must be in both.
+    labels : mapping
+        Key → the row's display name.
+    reference_label : str
+        Name of the reference column.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    return pd.DataFrame({"quantity": list(labels.values()),
+                         "ours": [ours[k] for k in labels],
+                         reference_label: [reference[k] for k in labels]})

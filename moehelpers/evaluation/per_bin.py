@@ -9,7 +9,7 @@ that shows the size of that mistake (``delta_misaligned``, the original study's 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +21,9 @@ from moehelpers.metrics import PairedBootstrapResult, paired_bootstrap, r2
 from moehelpers.models.bins import BinScheme, mh_only, physical_3x3, teff_only
 from moehelpers.models.piecewise import PiecewiseRidge, fit_together
 
-__all__ = ["ABLATIONS", "TITLES", "SeedResult", "bin_axes", "per_bin_table",
-           "rigorous_seed", "seed_table"]
+__all__ = ["ABLATIONS", "TITLES", "SeedResult", "bin_axes", "interior_share", "per_bin_table",
+           "piecewise_summary", "rigorous_labels", "rigorous_seed", "rigorous_summary",
+           "seed_table"]
 
 #: Ablation schemes of MVP-1.1 (key → scheme factory), besides the 9-bin physical scheme.
 ABLATIONS = {"mh_only": mh_only, "teff_only": teff_only}
@@ -167,3 +168,114 @@ def seed_table(results: Sequence[SeedResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+
+
+def rigorous_summary(results: Sequence[SeedResult],
+                     per_seed: pd.DataFrame | None = None) -> dict[str, float]:
+    """Headline numbers of the rigorous protocol (MVP-1.1).
+
+    Parameters
+    ----------
+    results : sequence of SeedResult
+        The seeds' runs, first seed first (its comparisons give the single-seed numbers).
+    per_seed : pandas.DataFrame, optional
+        :func:`seed_table` of ``results`` (computed when omitted).
+
+    Returns
+    -------
+    dict
+        ``r2_global``, ``r2_moe``, ``delta_r2``, ``delta_lo``, ``delta_hi`` (first seed, covered
+        stars), ``seeds_mean`` and ``seeds_sd`` of ΔR² over seeds (sd NaN for one seed),
+        ``delta_fallback`` and ``delta_misaligned`` (first seed), and ``delta_<name>`` /
+        ``share_<name>`` per ablation: the mean over the seeds where it was fitted.
+    """
+    per_seed = seed_table(results) if per_seed is None else per_seed
+    main = results[0]
+    c = main.comparisons["nine_bin"]
+    abl = per_seed.dropna(subset=[f"delta_{n}" for n in ABLATIONS])
+    return {
+        "r2_global": c.score_b, "r2_moe": c.score_a, "delta_r2": c.difference,
+        "delta_lo": c.ci_low, "delta_hi": c.ci_high,
+        "seeds_mean": float(per_seed["delta_r2"].mean()),
+        "seeds_sd": float(per_seed["delta_r2"].std(ddof=1)) if len(results) > 1 else np.nan,
+        "delta_fallback": main.comparisons["fallback"].difference,
+        "delta_misaligned": main.delta_misaligned,
+        **{f"{q}_{n}": float(abl[f"{q}_{n}"].mean()) for n in ABLATIONS
+           for q in ("delta", "share")},
+    }
+
+
+def rigorous_labels(n_seeds: int, n_ablation_seeds: int) -> dict[str, str]:
+    """Display label of each key of :func:`rigorous_summary`, in table order.
+
+    Parameters
+    ----------
+    n_seeds : int
+        Number of seeds run (named in the mean's label).
+    n_ablation_seeds : int
+        Number of seeds at which the ablation schemes were fitted.
+    """
+    return {
+        "r2_global": "R² global, covered stars (first seed)",
+        "r2_moe": "R² 9-bin piecewise, covered stars (first seed)",
+        "delta_r2": "ΔR², same stars (first seed)",
+        "delta_lo": "ΔR² 95% CI low (first seed)", "delta_hi": "ΔR² 95% CI high (first seed)",
+        "seeds_mean": f"ΔR² mean over {n_seeds} seeds", "seeds_sd": "ΔR² sd over seeds",
+        "delta_fallback": "ΔR² with global fallback, all stars (first seed)",
+        "delta_misaligned": "misaligned ΔR² (covered vs all stars; first seed)",
+        **{f"delta_{n}": f"ΔR² {TITLES[n]} (mean over {n_ablation_seeds} seed(s))"
+           for n in ABLATIONS},
+        **{f"share_{n}": f"share of the 9-bin gain, {TITLES[n]}" for n in ABLATIONS},
+    }
+
+
+def interior_share(chosen: Mapping[str, Iterable[float]] | Iterable[float],
+                   grid: Sequence[float]) -> float:
+    """Share of the chosen α values strictly inside ``grid`` (not at either end).
+
+    Parameters
+    ----------
+    chosen : mapping of iterables, or iterable of float
+        The chosen α values; a mapping's lists (e.g. :attr:`SeedResult.alphas`) are pooled.
+    grid : sequence of float
+        The α grid searched.
+    """
+    groups = chosen.values() if isinstance(chosen, Mapping) else [chosen]
+    values = [a for v in groups for a in v]
+    return float(np.mean([min(grid) < a < max(grid) for a in values]))
+
+
+def piecewise_summary(covered: np.ndarray, r2_global_all: float,
+                      overall: PairedBootstrapResult, reference: Mapping[str, Any],
+                      reference_label: str) -> pd.DataFrame:
+    """MVP-1.0 summary: coverage, R² of both models and ΔR² with its CI, beside a reference.
+
+    Parameters
+    ----------
+    covered : numpy.ndarray of bool
+        Test stars inside the bins.
+    r2_global_all : float
+        R² of the global model on all test stars.
+    overall : PairedBootstrapResult
+        Piecewise (a) vs global (b) on the covered stars.
+    reference : mapping
+        Reference numbers keyed as :data:`moehelpers.records.references.ORIGINAL`
+        (``mvp0.coverage``, ``mvp0.r2_all``, ``mvp0.r2_covered``, ``mvp1.r2_moe``,
+        ``mvp1.delta_r2``, ``mvp1.delta_r2_ci``).
+    reference_label : str
+        Name of the reference column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``quantity``, ``ours``, ``reference_label``.
+    """
+    ref, ci = reference, reference["mvp1.delta_r2_ci"]
+    rows = [("coverage (test stars inside the bins)", covered.mean(), ref["mvp0.coverage"]),
+            ("R² global, all test stars", r2_global_all, ref["mvp0.r2_all"]),
+            ("R² global, covered stars", overall.score_b, ref["mvp0.r2_covered"]),
+            ("R² piecewise, covered stars", overall.score_a, ref["mvp1.r2_moe"]),
+            ("ΔR² (same stars)", overall.difference, ref["mvp1.delta_r2"]),
+            ("ΔR² 95% CI low", overall.ci_low, ci[0]),
+            ("ΔR² 95% CI high", overall.ci_high, ci[1])]
+    return pd.DataFrame([{"quantity": q, "ours": o, reference_label: r} for q, o, r in rows])

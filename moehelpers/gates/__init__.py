@@ -32,6 +32,7 @@ from moehelpers.gates.pseudo import (
     label_predictor,
     retarget,
     routing_confusion,
+    routing_error_table,
     routing_errors,
 )
 
@@ -53,6 +54,7 @@ __all__ = [
     "option_names",
     "retarget",
     "routing_confusion",
+    "routing_error_table",
     "routing_errors",
     "score_gate",
     "score_gates",

@@ -29,7 +29,7 @@ from moehelpers.models.bins import BinScheme
 from moehelpers.models.piecewise import PiecewiseRidge
 
 __all__ = ["GateComparison", "compare_gates", "gate_reading", "gate_table", "label_predictor",
-           "retarget", "routing_confusion", "routing_errors"]
+           "retarget", "routing_confusion", "routing_error_table", "routing_errors"]
 
 
 def retarget(stats: RidgeStats, X: Any, y: Any, *, chunk_size: int | None = None
@@ -110,6 +110,37 @@ def routing_errors(wrong: Any, values: Any, edges: Sequence[float], name: str,
     return pd.DataFrame(rows)
 
 
+
+def routing_error_table(wrong: Mapping[str, Any],
+                        by: Mapping[str, tuple[Any, Sequence[float]]], extra: Any = None,
+                        extra_name: str = "mean_extra") -> pd.DataFrame:
+    """:func:`routing_errors` for several schemes and several labels, in one long table.
+
+    Parameters
+    ----------
+    wrong : mapping
+        Scheme name → bool array, True where that scheme misroutes the star.
+    by : mapping
+        Label name → (values, interval edges) to tabulate the errors over.
+    extra : array, optional
+        Per-star values whose mean per interval is added (see :func:`routing_errors`).
+    extra_name : str
+        Column name of that mean.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scheme``, ``label``, ``interval``, ``n``, ``n_wrong``, ``share_wrong``,
+        ``share_of_errors`` (and ``extra_name``), schemes then labels in the given order.
+    """
+    table = pd.concat([
+        pd.concat([routing_errors(w, values, edges, "interval", extra=extra).assign(label=label)
+                   for label, (values, edges) in by.items()]).assign(scheme=name)
+        for name, w in wrong.items()], ignore_index=True)
+    table = table.rename(columns={"mean_extra": extra_name})
+    return table[["scheme", "label", *[c for c in table.columns if c not in ("scheme", "label")]]]
+
+
 @dataclass
 class GateComparison:
     """Oracle vs pseudo routing of one fitted piecewise model on the same test stars."""
@@ -137,6 +168,27 @@ class GateComparison:
                 "retention_lo": r.ci_low, "retention_hi": r.ci_high,
                 "retention_judged": self.judged_rho,
                 "misrouted": float(self.wrong.mean())}
+
+    def reading(self, deploy: float = 0.7, bottleneck: float = 0.5) -> str:
+        """What the retention says, by the document's decision rule.
+
+        Parameters
+        ----------
+        deploy : float
+            ρ at or above which the pseudo gate is deployable.
+        bottleneck : float
+            ρ below which the gate is the bottleneck.
+        """
+        rho = self.judged_rho
+        if self.retention.gain_oracle <= 0:
+            return "not evaluable: the oracle experts do not beat the global model here"
+        if not np.isfinite(rho):
+            return "not evaluable (the oracle gain is too small to divide by)"
+        if rho >= deploy:
+            return "deployable: the predicted [M/H] keeps most of the gain"
+        if rho < bottleneck:
+            return "the gate is the bottleneck"
+        return "between the document's thresholds: inconclusive"
 
 
 def compare_gates(name: str, model: PiecewiseRidge, X: Any, y: Any, labels: pd.DataFrame,
