@@ -6,6 +6,7 @@ is typed into a page by hand.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,9 +53,9 @@ def table_html(df: pd.DataFrame, caption: str = "", digits: int = 4) -> str:
         if pd.api.types.is_float_dtype(shown[col]):
             shown[col] = shown[col].map(lambda x: fmt(x, digits))
     html = shown.to_html(index=False, escape=True, border=0, classes="table")
-    if caption:
-        html = html.replace('<table border="0" class="dataframe table">',
-                            f'<table class="dataframe table"><caption>{caption}</caption>', 1)
+    if caption:  # after the opening tag, whatever attributes this pandas version writes
+        html = re.sub(r"<table\b[^>]*>", lambda m: f"{m.group(0)}<caption>{caption}</caption>",
+                      html, count=1)
     return html
 
 

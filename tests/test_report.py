@@ -1,0 +1,27 @@
+"""Book tables: captions, rounding for reading, CI columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from moehelpers.book import report
+
+
+def test_table_html_puts_the_caption_inside_the_table() -> None:
+    df = pd.DataFrame({"model": ["global <Ridge>"], "r2": [0.123456789]})
+    html = report.table_html(df, caption="Test R² of log g (1000 stars).")
+    assert html.count("<caption>") == 1
+    start = html.index("<table")
+    assert html.index("<caption>Test R² of log g (1000 stars).</caption>") > start
+    assert html.index("<caption>") < html.index("<thead")
+    assert "0.1235" in html and "global &lt;Ridge&gt;" in html  # rounded; cells escaped
+    assert "<caption>" not in report.table_html(df)
+
+
+def test_ci_table_merges_interval_columns() -> None:
+    df = pd.DataFrame({"r2": [0.5], "r2_lo": [0.4], "r2_hi": [0.6], "n": [3]})
+    out = report.ci_table(df, metrics=["r2"])
+    assert list(out.columns) == ["r2", "n"] and out["r2"].iloc[0] == "0.500 [0.400, 0.600]"
+    nan = report.ci_table(df.assign(r2_lo=np.nan), metrics=["r2"])
+    assert nan["r2"].iloc[0].startswith("0.500 [")
