@@ -28,13 +28,15 @@ def _stars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     return flux, y, lab
 
 
-def test_split_train_partitions_and_checks_the_fraction() -> None:
-    e, g = learned_gate.split_train(10, 0.3, 0)
+def test_gate_rows_partition_and_check_the_fraction() -> None:
+    from moehelpers.gates.learned import gate_rows
+
+    e, g = gate_rows(10, 0.3, 0)
     assert g.size == 3 and e.size == 7
     assert sorted(np.concatenate([e, g]).tolist()) == list(range(10))
     assert (np.diff(e) > 0).all() and (np.diff(g) > 0).all()
     with pytest.raises(InvalidParameterError):
-        learned_gate.split_train(10, 1.0, 0)
+        gate_rows(10, 1.0, 0)
 
 
 def test_evaluate_gates_scores_every_routing_and_gathers_metrics() -> None:

@@ -1,8 +1,8 @@
 """MVP-6.0 (notebook 10): learned gates over frozen piecewise-Ridge experts, evaluated.
 
-:func:`split_train` divides the training stars between the experts and the gates;
-:func:`evaluate_gates` fits the logistic and mixture gates of every scheme and scores every
-routing (oracle, pseudo, logistic / mixture, soft / hard) on the same test stars;
+:func:`~moehelpers.gates.learned.gate_rows` divides the training stars between the experts
+and the gates; :func:`evaluate_gates` fits the logistic and mixture gates of every scheme and
+scores every routing (oracle, pseudo, logistic / mixture, soft / hard) on the same test stars;
 :func:`learned_vs_pseudo` sets the learned gates against the pseudo gate and
 :func:`gate_metrics` gathers the record's metrics.
 """
@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from moehelpers.errors import InvalidParameterError
 from moehelpers.gates import learned
 from moehelpers.metrics import paired_bootstrap, r2
 from moehelpers.models.piecewise import PiecewiseRidge
@@ -27,40 +26,10 @@ __all__ = [
     "evaluate_gates",
     "gate_metrics",
     "learned_vs_pseudo",
-    "split_train",
 ]
 
 #: The learned gates, each read soft (probability-weighted) and hard (most probable option).
 LEARNED = ("logistic soft", "logistic hard", "mixture soft", "mixture hard")
-
-
-def split_train(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``n`` training stars at random: the experts' rows and the gates' rows.
-
-    Parameters
-    ----------
-    n : int
-        Number of training stars.
-    fraction : float
-        Share of the gates, in (0, 1) (rounded to whole stars).
-    seed : int
-        Seed of the permutation.
-
-    Returns
-    -------
-    rows_e, rows_g : ndarray
-        Sorted row indices of the experts' and of the gates' stars.
-
-    Raises
-    ------
-    InvalidParameterError
-        If ``fraction`` is not in (0, 1).
-    """
-    if not 0 < fraction < 1:
-        raise InvalidParameterError(f"gate_fraction must lie in (0, 1); got {fraction!r}.")
-    perm = np.random.default_rng(seed).permutation(n)
-    n_gate = round(fraction * len(perm))
-    return np.sort(perm[n_gate:]), np.sort(perm[:n_gate])
 
 
 @dataclass

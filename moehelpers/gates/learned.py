@@ -39,8 +39,8 @@ from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.models.piecewise import PiecewiseRidge
 
 __all__ = ["LogisticGate", "MixtureGate", "TrainPart", "combine", "confusion", "expert_matrix",
-           "fit_mixture", "option_names", "score_gate", "score_gates", "split_experts_gate",
-           "true_options"]
+           "fit_mixture", "gate_rows", "option_names", "score_gate", "score_gates",
+           "split_experts_gate", "true_options"]
 
 
 def expert_matrix(model: PiecewiseRidge, X: Any) -> np.ndarray:
@@ -279,14 +279,38 @@ def split_experts_gate(X: Any, y: Any, labels: pd.DataFrame, gate_fraction: floa
     InvalidParameterError
         If ``gate_fraction`` is not in (0, 1).
     """
+    y = np.asarray(y)
+    return tuple(TrainPart(X[r], y[r], labels.iloc[r].reset_index(drop=True), r)
+                 for r in gate_rows(len(y), gate_fraction, seed))
+
+
+def gate_rows(n: int, gate_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the experts' and of the gates' training stars (:func:`split_experts_gate`).
+
+    Parameters
+    ----------
+    n : int
+        Number of training stars.
+    gate_fraction : float in (0, 1)
+        Share of the gates (``round(gate_fraction · n)`` stars, drawn by a permutation).
+    seed : int
+        Seed of the permutation.
+
+    Returns
+    -------
+    rows_e, rows_g : ndarray
+        Sorted row indices of the experts' and of the gates' stars.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``gate_fraction`` is not in (0, 1).
+    """
     if not 0 < gate_fraction < 1:
         raise InvalidParameterError(f"gate_fraction must lie in (0, 1); got {gate_fraction!r}.")
-    y = np.asarray(y)
-    perm = np.random.default_rng(seed).permutation(len(y))
+    perm = np.random.default_rng(seed).permutation(n)
     n_gate = round(gate_fraction * len(perm))
-    rows_g, rows_e = np.sort(perm[:n_gate]), np.sort(perm[n_gate:])
-    return tuple(TrainPart(X[r], y[r], labels.iloc[r].reset_index(drop=True), r)
-                 for r in (rows_e, rows_g))
+    return np.sort(perm[n_gate:]), np.sort(perm[:n_gate])
 
 
 def fit_mixture(features: GateFeatures, l2_grid: Any, init: LogisticGate, flux: Any,
