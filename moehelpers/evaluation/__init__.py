@@ -29,6 +29,8 @@ from moehelpers.evaluation.gate_noise import (
     gate_noise_curve,
     noisy_gate,
 )
+from moehelpers.evaluation.level_scores import compare_to_best_single
+from moehelpers.evaluation.noise_estimation import estimator_accuracy
 from moehelpers.evaluation.peers import (
     PeerResult,
     PeerSettings,
@@ -57,7 +59,9 @@ __all__ = [
     "PeerSettings",
     "SeedResult",
     "bin_axes",
+    "compare_to_best_single",
     "compute_ceiling",
+    "estimator_accuracy",
     "evaluate_peers",
     "fisher",
     "flux_jacobian",
