@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_noise_experts import ALPHAS, _splits
 
@@ -10,6 +11,7 @@ from moehelpers.data.snr import NoiseLevelEstimator
 from moehelpers.data.splits import noisy_splits
 from moehelpers.engine.ridge import RidgeStats
 from moehelpers.errors import InvalidParameterError
+from moehelpers.models import dr2_columns, model_key, n_hat_table
 from moehelpers.models.conditional import ConditionalRidge
 from moehelpers.models.noise_conditioning import NoiseConditionedRidge, scaled_stats, score_levels
 
@@ -64,6 +66,17 @@ def test_scores_compare_on_the_same_stars() -> None:
     x = noisy_splits(splits, 0.5, 2, which=("test",))["test"]
     assert np.allclose(sc.preds[(0.5, "cond1 (n̂)")],
                        model.predict_conditional(x, model.estimator_.predict(x), 1))
+    # record helpers: n̂ summary, per-model metrics, validation R² per order
+    nh = sc.n_hat_table().set_index("noise_level")
+    assert np.isclose(nh.loc[0.5, "n_hat_mean"], sc.n_hat[0.5].mean())
+    assert np.isclose(nh.loc[1.0, "bias"], sc.n_hat[1.0].mean() - 1.0)
+    m = sc.model_metrics()
+    assert m["r2_cond2_hat"] == tab.loc[tab["model"] == "cond2 (n̂)", "r2"].tolist()
+    assert np.isclose(m["dR2_vs_mixed_expert"], means.loc["expert", "d_mixed"])
+    assert len(m) == 6 + 3 * 6
+    val = model.val_r2_by_order()
+    assert set(val) == {1, 2}
+    assert val[1] == pytest.approx(np.nanmax(model.conditional_[1].val_scores_))
 
 
 def test_parameters_are_checked() -> None:
@@ -75,3 +88,24 @@ def test_parameters_are_checked() -> None:
     model = NoiseConditionedRidge([0.0, 1.0], alphas=ALPHAS, orders=[1]).fit(splits)
     with pytest.raises(InvalidParameterError, match="order"):
         model.predict_conditional(splits.test.flux, 0.5, 2)
+
+
+def test_record_names() -> None:
+    assert model_key("cond1 (true n)") == "cond1_true"
+    assert model_key("cond2 (n̂)") == "cond2_hat"
+    assert model_key("mixed") == "mixed"
+    frame = pd.DataFrame({"model": ["a"], "r2": [1.0], "d_expert_lo": [0.1], "d_mixed": [0.2]})
+    assert list(dr2_columns(frame)) == ["model", "r2", "dR2_vs_expert_lo", "dR2_vs_mixed"]
+    assert model_key("MoE-2 (n̂)") == "MoE2_hat"
+    assert model_key("conditional m,n (true n)") == "conditional_mn_true"
+
+
+def test_n_hat_table_columns_and_values() -> None:
+    n_hat = {0.5: np.array([0.4, 0.6, 0.8])}
+    full = n_hat_table(n_hat)
+    assert list(full) == ["noise_level", "n_hat_mean", "n_hat_median", "n_hat_sd", "bias"]
+    assert np.allclose(full.iloc[0, 1:].to_numpy(dtype=float),
+                       [0.6, 0.6, np.std([0.4, 0.6, 0.8]), 0.1])
+    assert list(n_hat_table(n_hat, ("n_hat_sd",))) == ["noise_level", "n_hat_sd"]
+    with pytest.raises(InvalidParameterError, match="unknown"):
+        n_hat_table(n_hat, ("mode",))

@@ -23,16 +23,20 @@ __all__ = [
     "COLORS",
     "BookRenderer",
     "ablation_bars",
+    "alpha_paths",
     "book_time_bars",
     "bootstrap_delta",
     "ceiling_curves",
     "ci_error_y",
     "confusion_shares",
+    "cross_noise_curves",
     "curves_with_bands",
     "delta_by_k",
     "delta_by_order",
     "delta_per_seed",
+    "der_snr_scatter",
     "energy_curves",
+    "estimator_boxes",
     "gate_noise_r2",
     "gate_noise_retention",
     "gate_weight_heatmap",
@@ -40,7 +44,10 @@ __all__ = [
     "grid_zoom",
     "heatmap",
     "label_histograms",
+    "level_curves",
+    "matched_delta",
     "models_vs_ceiling",
+    "n_hat_boxes",
     "per_bin_delta_by_k",
     "per_bin_r2_bars",
     "per_star_ceiling",
@@ -884,4 +891,175 @@ def label_histograms(labels: Any, columns: Any, title: str = "Training labels"):
         fig.add_trace(go.Histogram(x=labels[c], nbinsx=40, showlegend=False,
                                    marker_color=COLORS[0]), row=1, col=i)
     fig.update_layout(title=title, height=320)
+    return fig
+
+
+
+
+# --- notebook 14 (and 17): per-level curves of several models, n̂ boxes ---
+def level_curves(tab: Any, y: str = "r2", *, names: Any = None, title: str,
+                 yaxis_title: str = "R²", height: int = 450,
+                 yaxis_range: Any = None, dash: Any = None, color_offset: int = 0):
+    """One line per model of a per-level table, with asymmetric confidence-interval bars.
+
+    Parameters
+    ----------
+    tab : DataFrame
+        One row per (``noise_level``, ``model``) with columns ``y``, ``y_lo`` and ``y_hi``.
+    y : str
+        The column drawn (its interval: ``f"{y}_lo"``, ``f"{y}_hi"``).
+    names : sequence of str, optional
+        Models drawn, in this order (default: every model in the order of ``tab``).
+    title, yaxis_title : str
+        Figure title and y-axis title (the x axis is the noise level).
+    height : int
+        Figure height in pixels.
+    yaxis_range : [float, float], optional
+        Default ``[max(min(y_lo), -0.5) - 0.05, 1.02]`` (an R² axis, very low values off it).
+    dash : callable, optional
+        ``dash(name)`` → plotly dash style of a model's line (default solid).
+    color_offset : int
+        Model ``k`` (in ``names`` order) takes ``COLORS[(k + color_offset) % len(COLORS)]``;
+        a model named ``"mixed"`` is drawn black.
+
+    Returns
+    -------
+    plotly Figure
+    """
+    import plotly.graph_objects as go
+
+    names = list(dict.fromkeys(tab["model"])) if names is None else list(names)
+    fig = go.Figure()
+    for k, name in enumerate(names):
+        sel = tab[tab["model"] == name]
+        color = "black" if name == "mixed" else COLORS[(k + color_offset) % len(COLORS)]
+        fig.add_trace(go.Scatter(
+            x=sel["noise_level"], y=sel[y], mode="lines+markers", name=name,
+            line={"dash": "solid" if dash is None else dash(name), "color": color},
+            error_y={"type": "data", "symmetric": False, "array": sel[f"{y}_hi"] - sel[y],
+                     "arrayminus": sel[y] - sel[f"{y}_lo"]}))
+    if yaxis_range is None:
+        yaxis_range = [max(float(tab[f"{y}_lo"].min()), -0.5) - 0.05, 1.02]
+    fig.update_layout(title=title, xaxis_title="noise level", yaxis_title=yaxis_title,
+                      height=height, yaxis_range=yaxis_range)
+    return fig
+
+
+def n_hat_boxes(n_hat: dict[float, Any], title: str):
+    """Box (no points) of the estimated noise level n̂ at each true level, and the true
+    levels as crosses: ``n_hat`` maps a true level to the n̂ of every test star."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (lv, nh) in enumerate(n_hat.items()):
+        fig.add_trace(go.Box(y=nh, name=f"{lv:g}", marker_color=COLORS[k % len(COLORS)],
+                             boxpoints=False))
+    fig.add_trace(go.Scatter(x=[f"{lv:g}" for lv in n_hat], y=list(n_hat), mode="markers",
+                             name="true level",
+                             marker={"symbol": "x", "size": 10, "color": "black"}))
+    fig.update_layout(title=title, xaxis_title="true noise level", yaxis_title="n̂",
+                      height=420)
+    return fig
+
+
+# --- notebook 04: noise experts (cross-noise curves, ΔR² per level, α paths) ---
+def cross_noise_curves(cross: Any, floor: float):
+    """Test R² of every expert (one line per training level) and of the mixed model (black,
+    dashed) against the test noise level; ``cross`` is a
+    :class:`~moehelpers.models.noise_experts.CrossNoise`. The y axis starts at the lowest
+    finite R², but not below ``floor − 0.5``."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, lv in enumerate(cross.train_levels):
+        fig.add_trace(go.Scatter(x=cross.test_levels, y=cross.r2[k], mode="lines+markers",
+                                 name=f"expert {lv:g}",
+                                 line={"color": COLORS[k % len(COLORS)]}))
+    fig.add_trace(go.Scatter(x=cross.test_levels, y=cross.r2_mixed, mode="lines+markers",
+                             name="mixed", line={"color": "black", "dash": "dash", "width": 3}))
+    z = np.vstack([cross.r2, cross.r2_mixed[None, :]])
+    finite = z[np.isfinite(z)]
+    fig.update_layout(title="Test R² of each model vs test noise level (lower values off-axis)",
+                      xaxis_title="test noise level", yaxis_title="R²", height=450,
+                      yaxis_range=[max(float(finite.min()), floor - 0.5) - 0.05, 1.02])
+    return fig
+
+
+def matched_delta(tab: Any, reference: Any, label: str, threshold: float):
+    """ΔR² = expert − mixed at each expert's own level with its paired CI (``tab``: columns
+    ``noise_level, delta_r2, delta_lo, delta_hi``), the reference study's ΔR² (``reference``,
+    aligned with ``tab``; NaN where it has none) as open diamonds, and the ε line."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=tab["noise_level"], y=tab["delta_r2"], mode="markers+lines", name="this book",
+        error_y={"type": "data", "symmetric": False, "array": tab["delta_hi"] - tab["delta_r2"],
+                 "arrayminus": tab["delta_r2"] - tab["delta_lo"]},
+        line={"color": COLORS[0]}))
+    known = reference.notna()
+    fig.add_trace(go.Scatter(x=tab["noise_level"][known], y=reference[known], mode="markers",
+                             name=label,
+                             marker={"symbol": "diamond-open", "size": 10, "color": COLORS[3]}))
+    fig.add_hline(y=threshold, line_dash="dot", line_color="grey",
+                  annotation_text=f"ε = {threshold:g}")
+    fig.add_hline(y=0, line_color="lightgrey")
+    fig.update_layout(title="ΔR² = expert − mixed at the expert's own level (95% paired "
+                      "bootstrap CI)", xaxis_title="noise level", yaxis_title="ΔR²", height=420)
+    return fig
+
+
+def alpha_paths(estimators: dict[str, Any]):
+    """Validation R² along the α grid of each fitted Ridge (``{name: estimator}`` with
+    ``alphas_``, ``val_scores_``, ``alpha_``); ``"mixed"`` is drawn black and dashed."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (name, est) in enumerate(estimators.items()):
+        style = ({"color": "black", "dash": "dash"} if name == "mixed"
+                 else {"color": COLORS[k % len(COLORS)]})
+        fig.add_trace(go.Scatter(x=est.alphas_, y=est.val_scores_, mode="lines+markers",
+                                 name=f"{name} (α = {est.alpha_:g})", line=style))
+    vals = np.concatenate([e.val_scores_ for e in estimators.values()])
+    fig.update_layout(title="Validation R² along the α grid: each expert picks its own α",
+                      xaxis_type="log", xaxis_title="α", yaxis_title="validation R²",
+                      height=420, yaxis_range=[max(float(np.nanmin(vals)), -0.5) - 0.05, 1.02])
+    return fig
+
+
+# --- notebook 18: noise-level estimators ---
+def estimator_boxes(n_hat: dict[str, Any], level: Any, test_levels: Any):
+    """Grouped boxes (no points) of each estimator's n̂ per true level (``level``: the true
+    level of every spectrum), and the true levels as crosses."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (name, est) in enumerate(n_hat.items()):
+        fig.add_trace(go.Box(x=[f"{v:g}" for v in level], y=est, name=name, boxpoints=False,
+                             marker_color=COLORS[k]))
+    fig.add_trace(go.Scatter(x=[f"{v:g}" for v in test_levels], y=test_levels, mode="markers",
+                             name="true level",
+                             marker={"symbol": "x", "size": 11, "color": "black"}))
+    fig.update_layout(boxmode="group", title="Estimated vs true noise level (test spectra)",
+                      xaxis_title="true noise level", yaxis_title="n̂", height=450)
+    return fig
+
+
+def der_snr_scatter(points: list[tuple[float, Any, Any]]):
+    """DER_SNR against the true per-pixel SNR (log–log), one colour per level, with the 1:1
+    line; ``points`` are ``(level, true SNR, DER_SNR)`` per level."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (level, true, est) in enumerate(points):
+        fig.add_trace(go.Scattergl(x=true, y=est, mode="markers", name=f"n = {level:g}",
+                                   marker={"size": 3, "opacity": 0.5,
+                                           "color": COLORS[k % len(COLORS)]}))
+    lim = [min(float(np.min(t)) for _, t, _ in points),
+           max(float(np.max(t)) for _, t, _ in points)]
+    fig.add_trace(go.Scatter(x=lim, y=lim, mode="lines", name="1:1",
+                             line={"color": "grey", "dash": "dash"}))
+    fig.update_layout(title="DER_SNR of the noisy flux vs the true per-pixel SNR",
+                      xaxis_type="log", yaxis_type="log", xaxis_title="true per-pixel SNR",
+                      yaxis_title="DER_SNR", height=450)
     return fig

@@ -43,6 +43,8 @@ from moehelpers.evaluation.gate_noise import (
     gate_noise_curve,
     noisy_gate,
 )
+from moehelpers.evaluation.level_scores import compare_to_best_single
+from moehelpers.evaluation.noise_estimation import estimator_accuracy
 from moehelpers.evaluation.peers import (
     PeerResult,
     PeerSettings,
@@ -77,9 +79,11 @@ __all__ = [
     "best_by_validation",
     "bin_axes",
     "ci_columns",
+    "compare_to_best_single",
     "compute_ceiling",
     "delta_row",
     "delta_table",
+    "estimator_accuracy",
     "evaluate_peers",
     "fisher",
     "flux_jacobian",

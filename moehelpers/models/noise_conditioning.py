@@ -32,7 +32,8 @@ from moehelpers.metrics import paired_bootstrap, percentile_ci
 from moehelpers.models.conditional import ConditionalRidge
 from moehelpers.models.noise_experts import DEFAULT_LEVELS, NoiseExperts, check_levels
 
-__all__ = ["LevelScores", "NoiseConditionedRidge", "scaled_stats", "score_levels"]
+__all__ = ["LevelScores", "NoiseConditionedRidge", "dr2_columns", "model_key", "n_hat_table",
+           "scaled_stats", "score_levels"]
 
 
 def scaled_stats(stats: RidgeStats, c: float) -> RidgeStats:
@@ -157,6 +158,12 @@ class NoiseConditionedRidge(NoiseExperts):
         n = np.broadcast_to(np.asarray(noise_level, dtype=np.float64), (np.shape(X)[0],))
         return self.conditional_[order].predict(X, n)
 
+    def val_r2_by_order(self) -> dict[int, float]:
+        """Best pooled validation R² (true ``n``) of every conditional order, ``{order: R²}``
+        (NaN scores of skipped α ignored)."""
+        check_is_fitted(self, "conditional_")
+        return {o: float(np.nanmax(c.val_scores_)) for o, c in self.conditional_.items()}
+
 
 @dataclass(frozen=True)
 class LevelScores:
@@ -182,6 +189,80 @@ class LevelScores:
     n_hat: dict = field(repr=False)
     preds: dict = field(repr=False)
     y: np.ndarray = field(repr=False)
+
+    def n_hat_table(self) -> pd.DataFrame:
+        """Mean, median, standard deviation and bias (mean − level) of n̂ at every level.
+
+        Returns
+        -------
+        DataFrame
+            One row per level: ``noise_level, n_hat_mean, n_hat_median, n_hat_sd, bias``
+            (empty when n̂ was not estimated).
+        """
+        return n_hat_table(self.n_hat)
+
+    def model_metrics(self) -> dict[str, float | list[float]]:
+        """Per-model record metrics, named by :func:`model_key`.
+
+        Returns
+        -------
+        dict
+            ``r2_<key>``: R² at every level (level order), then for every model
+            ``mean_r2_<key>``, ``dR2_vs_expert_<key>``, ``dR2_vs_mixed_<key>``: the means
+            over levels.
+        """
+        tab, mrow = self.table, self.means.set_index("model")
+        cols = {"mean_r2": "mean_r2", "dR2_vs_expert": "d_expert", "dR2_vs_mixed": "d_mixed"}
+        return {**{f"r2_{model_key(name)}": tab.loc[tab["model"] == name, "r2"].tolist()
+                   for name in dict.fromkeys(tab["model"])},
+                **{f"{col}_{model_key(name)}": float(mrow.loc[name, src])
+                   for name in mrow.index for col, src in cols.items()}}
+
+
+#: Summaries of n̂ per level that :func:`n_hat_table` can compute.
+N_HAT_STATS = {"n_hat_mean": np.mean, "n_hat_median": np.median, "n_hat_sd": np.std,
+               "bias": None}
+
+
+def n_hat_table(n_hat: dict[float, np.ndarray],
+                stats: Sequence[str] = ("n_hat_mean", "n_hat_median", "n_hat_sd", "bias")
+                ) -> pd.DataFrame:
+    """Summary of the estimated noise level n̂ of the test stars at every true level.
+
+    Parameters
+    ----------
+    n_hat : dict of float → ndarray
+        True level → n̂ of every test star.
+    stats : sequence of str
+        Columns, any of ``n_hat_mean``, ``n_hat_median``, ``n_hat_sd`` (population standard
+        deviation) and ``bias`` (mean(n̂) − level).
+
+    Returns
+    -------
+    DataFrame
+        One row per level: ``noise_level`` and the ``stats`` (empty without levels).
+    """
+    bad = [s for s in stats if s not in N_HAT_STATS]
+    if bad:
+        raise InvalidParameterError(f"unknown n̂ statistics {bad}; known: {list(N_HAT_STATS)}.")
+    return pd.DataFrame([
+        {"noise_level": lv, **{s: float(np.mean(v) - lv) if s == "bias"
+                               else float(N_HAT_STATS[s](v)) for s in stats}}
+        for lv, v in n_hat.items()])
+
+
+def dr2_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the difference columns named for display: ``d_expert…`` →
+    ``dR2_vs_expert…``, ``d_mixed…`` → ``dR2_vs_mixed…`` (every ``d_*`` column)."""
+    return frame.rename(columns=lambda c: "dR2_vs_" + c[2:] if c.startswith("d_") else c)
+
+
+def model_key(name: str) -> str:
+    """Record key of a model name (no spaces, commas, hyphens or parentheses):
+    ``cond1 (true n)`` → ``cond1_true``, ``MoE-2 (n̂)`` → ``MoE2_hat``,
+    ``conditional m,n (n̂)`` → ``conditional_mn_hat``."""
+    return (name.replace(" (true n)", "_true").replace(" (n̂)", "_hat").replace("m,n", "mn")
+            .replace(" ", "_").replace("-", ""))
 
 
 def score_levels(model: NoiseConditionedRidge, splits: Splits, *, n_boot: int = 1000,

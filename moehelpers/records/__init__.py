@@ -11,6 +11,7 @@ from moehelpers.records.references import (
     LABEL,
     NEVER_RUN,
     ORIGINAL,
+    mvp2_by_noise,
     original_r2_by_noise,
     reference_for,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "load_records",
     "metrics_table",
     "mvp",
+    "mvp2_by_noise",
     "notebook_records",
     "notebook_title",
     "original_r2_by_noise",

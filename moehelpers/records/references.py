@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["ABLATIONS", "LABEL", "NEVER_RUN", "ORIGINAL", "original_r2_by_noise", "reference_at",
-           "reference_for"]
+__all__ = ["ABLATIONS", "LABEL", "NEVER_RUN", "ORIGINAL", "mvp2_by_noise", "original_r2_by_noise",
+           "reference_at", "reference_for"]
 
 #: Label used wherever these numbers appear.
 LABEL = "original study (BOSZ)"
@@ -94,7 +94,20 @@ ORIGINAL = MappingProxyType({
 
 def original_r2_by_noise() -> dict[float, float]:
     """Global Ridge R² of the original study per noise level (trained and tested there)."""
-    return dict(zip(ORIGINAL["mvp2.noise_levels"], ORIGINAL["mvp2.r2_expert"], strict=True))
+    return mvp2_by_noise("expert")
+
+
+def mvp2_by_noise(model: str) -> dict[float, float]:
+    """The original study's MVP-2.0 test R² per noise level, ``{level: R²}``.
+
+    Parameters
+    ----------
+    model : {"expert", "mixed"}
+        The noise-matched expert (trained and tested at the level) or the mixed-noise Ridge.
+    """
+    if model not in ("expert", "mixed"):
+        raise ValueError(f"model must be 'expert' or 'mixed'; got {model!r}.")
+    return dict(zip(ORIGINAL["mvp2.noise_levels"], ORIGINAL[f"mvp2.r2_{model}"], strict=True))
 
 #: The ablations of MVP-1.1 the original study reported (fallback, misaligned bins, ...).
 ABLATIONS: tuple[str, ...] = ("mh_only", "teff_only")
