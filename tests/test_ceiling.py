@@ -351,3 +351,68 @@ def test_ml_fit_recovers_labels_on_a_linear_grid() -> None:
     start = truth + np.array([150.0, 0.4, -0.3])
     fit = ml_fit(grid, x, np.full(12, 0.01), start, kind="normalized", n_iter=3)
     assert np.allclose(fit, truth, atol=1e-3)
+
+
+def test_best_recorded_and_with_recorded(tmp_path) -> None:
+    import pandas as pd
+
+    from moehelpers.book.ceiling_compare import best_recorded, with_recorded
+    from moehelpers.evaluation.ceiling import CEILING_MODEL
+    from moehelpers.evaluation.ceiling_mc import ML_GRID_MODEL
+    from moehelpers.records.store import headline_row as row
+
+    assert best_recorded("r", [0.2], tmp_path).empty  # nothing recorded: empty, no error
+    _write(tmp_path, "MVP-0", {"headline": pd.DataFrame([row("global Ridge", 0.2, 0.75)])})
+    _write(tmp_path, "MVP-3.2", {"headline": pd.DataFrame(
+        [row("conditional, true [M/H]", 0.2, 0.82, (0.8, 0.84), labels_given="Teff/[M/H]"),
+         row("conditional, predicted [M/H]", 0.2, 0.79, (0.77, 0.81)),
+         row("global Ridge (same stars)", 0.2, 0.99)])})  # a baseline: never "best MoE"
+    _write(tmp_path, "MVP-6.0", {"headline": pd.DataFrame([row("learned gate", 0.2, 0.78)])})
+    _write(tmp_path, "BEYOND-peers", {"headline": pd.DataFrame(
+        [row("cnn", 0.2, 0.95), row(ML_GRID_MODEL, 0.2, 0.97)])})  # not MoE experiments
+    _write(tmp_path, "BEYOND-ceiling", {"by_noise": pd.DataFrame(
+        {"noise_level": [0.2], "r2_max_set": [0.9], "r2_max_set_lo": [0.88],
+         "r2_max_set_hi": [0.92], "r2_cond_set": [0.95], "r2_bayes_set": [0.91],
+         "r2_max_median": [0.9]})})
+    best = best_recorded("r", [0.2, 0.5], tmp_path).set_index("model")
+    dep = best.loc["best MoE/conditional (deployable)"]
+    assert dep["r2"] == pytest.approx(0.79) and dep["source"] == (
+        "conditional, predicted [M/H] (MVP-3.2)")
+    assert dep["share_of_ceiling"] == pytest.approx(0.79 / 0.9)
+    orc = best.loc["best MoE/conditional (oracle: true Teff/[M/H])"]
+    assert orc["r2_lo"] == pytest.approx(0.8) and orc["share_of_ceiling"] == pytest.approx(
+        0.82 / 0.95)  # an oracle is measured against the conditional ceiling
+    assert best.loc[CEILING_MODEL, "r2"] == pytest.approx(0.9) and len(best) == 3  # no 0.5
+    scores = pd.DataFrame([{"model": "global Ridge", "noise_level": 0.2, "r2": 0.7},
+                           {"model": "cnn", "noise_level": 0.2, "r2": 0.72}])
+    table, has_ceiling = with_recorded(scores, "r", tmp_path)
+    assert has_ceiling and list(table["source"][:2]) == ["fitted here"] * 2
+    assert table.loc[1, "share_of_ceiling"] == pytest.approx(0.72 / 0.9)
+    rec = table[table["source"] != "fitted here"].set_index("model")
+    assert rec.loc["best MoE/conditional (deployable)", "delta_r2"] == pytest.approx(0.09)
+    assert np.isnan(rec.loc[CEILING_MODEL, "delta_r2"])
+    table, has_ceiling = with_recorded(scores, "other", tmp_path)  # an empty run
+    assert not has_ceiling and table["share_of_ceiling"].isna().all() and len(table) == 2
+
+
+@pytest.mark.skipif(not DEFAULT_GRID_PATH.is_file(), reason="committed grid absent")
+def test_ml_grid_fit_recovers_labels_with_honest_sigma() -> None:
+    from moehelpers.data.sampler import make_dataset
+    from moehelpers.errors import ShapeMismatchError
+    from moehelpers.evaluation.ceiling_mc import ml_grid_fit
+
+    grid = SpectralGrid.load()
+    ds = make_dataset(60, 11, grid=grid)
+    true = ds.labels[["T_eff", "log_g", "M_H"]].to_numpy()
+    sigma = 1e-4 * ds.error.astype(np.float64)  # nearly noiseless: the fit must find the truth
+    fit, sig = ml_grid_fit(grid, ds.noisy(1e-4, seed=2), sigma)
+    assert np.abs(fit[:, 1] - true[:, 1]).max() < 0.01
+    assert np.abs(fit[:, 0] - true[:, 0]).max() < 5.0
+    level = 0.2  # the stated σ is honest: pulls of unit width
+    fit, sig = ml_grid_fit(grid, ds.noisy(level, seed=3), level * ds.error.astype(np.float64))
+    pull = (fit[:, 1] - true[:, 1]) / sig[:, 1]
+    assert 0.6 < 1.4826 * np.median(np.abs(pull - np.median(pull))) < 1.5
+    c = compute_ceiling(ds, grid)
+    assert np.median(sig[:, 1] / (level * np.sqrt(c.crlb1))) == pytest.approx(1.0, rel=0.2)
+    with pytest.raises(ShapeMismatchError, match="pixels"):
+        ml_grid_fit(grid, ds.flux[:, :100], sigma[:, :100])

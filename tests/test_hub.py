@@ -276,3 +276,22 @@ def test_no_page_reads_record_metrics_behind_the_registry() -> None:
         assert len(direct) == allowed, f"{path.name} reads rec['metrics'] directly"
         for name in re.findall(r"""\bm\(\s*\w+\s*,\s*f?["']([A-Za-z0-9_]+)""", src):
             assert name in declared, f"{path.name} quotes undeclared fact {name!r}"
+
+
+def test_large_data_check_lists_only_runs_of_100k_stars(tmp_path: Path) -> None:
+    from moehelpers.book.hub import large_data_md
+    from moehelpers.records import registry
+
+    runs = tmp_path / "runs"
+    judged = [results.verdict(h, 1.0, 0.0, tests=h) for h in registry.mvp("MVP-1.1").hypotheses]
+    summary = pd.DataFrame({"quantity": ["ΔR², same stars (first seed)"], "ours": [0.051],
+                            "original study (BOSZ)": [0.0501]})
+    _mvp0(runs, "default", 0.2, 0.7)
+    assert "*not run yet*" in "".join(large_data_md(load_state(tmp_path)))
+    for run, n in (("default", 32000), ("large-0.2", 100000)):
+        _rec(runs, run, "MVP-1.1", {"delta_r2": 0.05}, judged,
+             {"n_train": n, "n_test": 10000, "noise_level": 0.2, "seeds": [1, 2]},
+             tables={"summary": summary})
+    text = "".join(large_data_md(load_state(tmp_path)))
+    assert "Run `large-0.2`: 100000 train / 10000 test, noise 0.2, 2 seeds" in text
+    assert "Run `default`" not in text and "0.0501" in text and "not run yet" not in text

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from moehelpers.data.grid import DEFAULT_GRID_PATH
 from moehelpers.errors import (
     InvalidErrorArrayError,
     InvalidParameterError,
@@ -322,3 +323,71 @@ def test_evaluate_peers_tables_on_a_toy():
                        level, baseline=base[:-1], models=("cannon",), settings=st)
     with pytest.raises(InvalidParameterError, match="models"):
         evaluate_peers({}, None, {}, {}, level, baseline=base, models=("payne",))
+
+
+# ----------------------------------------------------------------------------- the page's steps
+def test_settings_named_applies_changes_and_refuses_unknowns():
+    from moehelpers.evaluation.peers import FULL, settings_named
+
+    assert settings_named("full") == FULL
+    assert settings_named("fast", emulator_train_on="noiseless").emulator_train_on == "noiseless"
+    with pytest.raises(InvalidParameterError, match="peer_settings"):
+        settings_named("medium")
+    with pytest.raises(InvalidParameterError, match="no field"):
+        settings_named("fast", cnn_epoch=3)
+
+
+def test_page_verdicts_pick_the_best_peer_and_judge_pulls():
+    from moehelpers.evaluation.peers import ML_GRID_MODEL, page_metrics, page_verdicts
+
+    scores = pd.DataFrame({"model": ["global Ridge", "cannon", "cnn", ML_GRID_MODEL],
+                           "noise_level": 0.2, "r2": [0.7, 0.6, 0.72, 0.85],
+                           "delta_lo": [np.nan, -0.2, 0.01, 0.1],
+                           "share_of_ceiling": [0.78, 0.67, 0.8, 0.94]})
+    pulls = pd.DataFrame({"model": ["cannon", ML_GRID_MODEL, "cannon"], "label": "log_g",
+                          "noise_level": [0.2, 0.2, 0.5], "pull_width": [2.1, 1.05, 1.2]})
+    verdicts, best = page_verdicts(scores, pulls, 0.2, ["cannon", "cnn"])
+    by = {v["name"]: v for v in verdicts}
+    assert best == "cnn"  # the ML fit with the true model is no peer, though it scores higher
+    assert by["peer_beats_ridge"]["passed"] and by["peer_beats_ridge"]["value"] == 0.01
+    assert not by["pulls_honest"]["passed"] and by["pulls_honest"]["value"] == 2.1
+    assert by["ml_grid_pulls_honest"]["passed"]
+    verdicts, _ = page_verdicts(scores, pulls[pulls["model"] != ML_GRID_MODEL], 0.2, ["cnn"])
+    assert [v["name"] for v in verdicts] == ["peer_beats_ridge"]  # no χ² fit, no ML row
+    with pytest.raises(InvalidParameterError, match="no peer"):
+        page_verdicts(scores, pulls, 0.5, ["cannon"])
+    m = page_metrics(scores, [0.2, 0.5], 0.2)
+    assert m["r2"]["cnn"] == 0.72 and m["share_of_ceiling"][ML_GRID_MODEL] == 0.94
+
+
+@pytest.mark.skipif(not DEFAULT_GRID_PATH.is_file(), reason="committed grid absent")
+def test_evaluate_levels_with_the_true_model_on_grid_spectra(make_spectraset):
+    from moehelpers.data.grid import SpectralGrid
+    from moehelpers.data.sampler import make_dataset
+    from moehelpers.data.splits import Splits, noisy_splits
+    from moehelpers.evaluation.peers import ML_GRID_MODEL, evaluate_levels, grid_truth
+
+    grid = SpectralGrid.load()
+    splits = Splits(*(make_dataset(n, s, grid=grid) for n, s in ((300, 1), (80, 2), (60, 3))))
+    truth, why = grid_truth(splits.test, "physical")
+    assert truth is not None and why == "" and truth.kind == "physical"
+    assert truth.crlb1_sigma.shape == (60,) and np.all(truth.crlb1_sigma > 0)
+    assert grid_truth(splits.test, "distorted") == (None, "the per-star continuum distortion "
+                                                    "is not part of the grid model")
+    off = make_spectraset(n_samples=5, n_pixels=32)  # not on the grid's pixels
+    assert grid_truth(off, "physical")[0] is None
+    released = []
+    res = evaluate_levels(splits, [0.2, 0.5], noisy=lambda lv: noisy_splits(splits, lv, 7),
+                          seed=7, truth=truth, models=["cannon"], n_boot=50, boot_seed=1,
+                          release=lambda: released.append(1))
+    assert released == [1, 1]
+    sc = res.scores.set_index(["noise_level", "model"])
+    assert list(res.scores["model"][:3]) == ["global Ridge", "cannon", ML_GRID_MODEL]
+    assert sc.loc[(0.2, ML_GRID_MODEL), "r2"] > sc.loc[(0.5, ML_GRID_MODEL), "r2"]
+    assert np.isfinite(sc.loc[(0.2, ML_GRID_MODEL), "delta_lo"])  # paired against the Ridge
+    assert set(res.pulls["model"]) == {"cannon", ML_GRID_MODEL}
+    assert set(res.sigma_vs_crlb["noise_level"]) == {0.2, 0.5}  # the bound comes from truth
+    assert set(res.timings["noise_level"]) == {0.2, 0.5}
+    assert set(res.seconds_per_model()) == {"ridge init", "cannon", ML_GRID_MODEL}
+    with pytest.raises(InvalidParameterError, match="levels"):
+        evaluate_levels(splits, [0.0], noisy=lambda lv: {}, seed=7)

@@ -20,13 +20,14 @@ import pandas as pd
 
 from moehelpers.book.hub_facts import headline, is_ceiling
 from moehelpers.errors import DataFileNotFoundError, MoEHelpersError
-from moehelpers.evaluation.ceiling import CEILING_ID
+from moehelpers.evaluation.ceiling import CEILING_ID, CEILING_MODEL
+from moehelpers.evaluation.ceiling_mc import ML_GRID_MODEL
 from moehelpers.records import registry
 from moehelpers.records import store as results
 
-__all__ = ["best_deployable", "ceiling_headline_rows", "ceiling_metrics",
+__all__ = ["best_deployable", "best_recorded", "ceiling_headline_rows", "ceiling_metrics",
            "fraction_of_ceiling", "headline_levels", "headline_levels_table",
-           "headline_sentence", "recorded_r2", "with_experts"]
+           "headline_sentence", "recorded_r2", "with_experts", "with_recorded"]
 
 _COLS = ["mvp_id", "model", "noise_level", "r2", "r2_lo", "r2_hi", "uses_true_labels"]
 
@@ -164,10 +165,15 @@ def with_experts(by_region: pd.DataFrame, run: str, noise_level: float,
 
 
 def best_deployable(frac: pd.DataFrame, level: float) -> pd.Series | None:
-    """Best model not given true labels at one noise level (None when none is recorded)."""
+    """Best model not given true labels at one noise level (None when none is recorded).
+
+    The maximum-likelihood fit with the true grid model (:data:`ML_GRID_MODEL`) is a check
+    of the ceiling, given the exact physics of the data, and is never the best deployable.
+    """
     if not len(frac):
         return None
-    sub = frac[np.isclose(frac["noise_level"], level) & ~frac["uses_true_labels"]]
+    sub = frac[np.isclose(frac["noise_level"], level) & ~frac["uses_true_labels"]
+               & (frac["model"] != ML_GRID_MODEL)]
     return None if sub.empty else sub.loc[sub["r2"].idxmax()]
 
 
@@ -246,3 +252,91 @@ def headline_levels_table(headline: dict[str, dict[str, float]]) -> pd.DataFrame
     """:func:`headline_levels` numbers as a table with a float ``noise_level`` column."""
     return (pd.DataFrame.from_dict(headline, orient="index").rename_axis("noise_level")
             .reset_index().astype({"noise_level": "float64"}))
+
+
+#: Records that are not MoE / conditional experiments: the global baseline and the peers page.
+NOT_MOE_IDS = ("MVP-0", "BEYOND-peers")
+
+
+def best_recorded(run: str, levels: list[float], runs_dir: str | Path | None = None, *,
+                  exclude_ids: tuple[str, ...] = NOT_MOE_IDS) -> pd.DataFrame:
+    """Best recorded MoE / conditional model per level, deployable and oracle, and the ceiling.
+
+    Reads the run's headline tables (:func:`recorded_r2`) and ceiling record: at each level
+    the best model not given true labels ("deployable"), the best given the true Teff and
+    [M/H] ("oracle"), both from the experiments' own records (records in ``exclude_ids``, the
+    global-Ridge baselines other records carry and the ML fit with the true grid model left
+    out), and the Fisher ceiling itself. Their R²
+    intervals are those their notebooks recorded (same test stars and noise draw); a paired
+    interval against another model needs its predictions, which records do not keep.
+
+    Returns
+    -------
+    DataFrame
+        ``model, noise_level, r2, r2_lo, r2_hi, share_of_ceiling, source`` (``source``: the
+        model and its record id; ``share_of_ceiling`` divides an oracle by the conditional
+        ceiling, the others by the marginal one). Empty when nothing is recorded.
+    """
+    models, _ = recorded_r2(run, runs_dir)
+    models = models[~models["mvp_id"].isin(exclude_ids) & (models["model"] != ML_GRID_MODEL)
+                    & ~models["model"].str.startswith("global Ridge")]
+    frac = fraction_of_ceiling(models, run=run, runs_dir=runs_dir)
+    ceiling = ceiling_table(run, runs_dir)
+    rows = []
+    for lv in levels:
+        at = frac[np.isclose(frac["noise_level"], lv)] if len(frac) else frac
+        for oracle, what in ((False, "deployable"), (True, "oracle: true Teff/[M/H]")):
+            sub = at[at["uses_true_labels"] == oracle] if len(at) else at
+            if len(sub):
+                b = sub.loc[sub["r2"].idxmax()]
+                rows.append({"model": f"best MoE/conditional ({what})", "noise_level": lv,
+                             "r2": b["r2"], "r2_lo": b["r2_lo"], "r2_hi": b["r2_hi"],
+                             "share_of_ceiling": b["fraction"],
+                             "source": f"{b['model']} ({b['mvp_id']})"})
+        c = None if ceiling is None else ceiling[np.isclose(ceiling["noise_level"], lv)]
+        if c is not None and len(c):
+            r = c.iloc[0]
+            rows.append({"model": CEILING_MODEL, "noise_level": lv, "r2": r["r2_max_set"],
+                         "r2_lo": r.get("r2_max_set_lo", np.nan),
+                         "r2_hi": r.get("r2_max_set_hi", np.nan),
+                         "share_of_ceiling": 1.0 if r["r2_max_set"] > 0 else np.nan,
+                         "source": f"Fisher / Cramér–Rao bound ({CEILING_ID})"})
+    return pd.DataFrame(rows, columns=["model", "noise_level", "r2", "r2_lo", "r2_hi",
+                                       "share_of_ceiling", "source"])
+
+
+def with_recorded(scores: pd.DataFrame, run: str, runs_dir: str | Path | None = None, *,
+                  baseline: str = "global Ridge") -> tuple[pd.DataFrame, bool]:
+    """Scores of models fitted on a page beside the run's recorded best models and ceiling.
+
+    ``scores`` (``model, noise_level, r2, r2_lo, r2_hi, delta_r2, delta_lo, delta_hi, …``)
+    gains ``ceiling`` (the marginal Fisher ceiling R²_max of its level), ``share_of_ceiling``
+    and ``source`` ("fitted here"); :func:`best_recorded` rows follow, each with ``delta_r2``
+    against ``baseline``'s R² at its level (no paired interval: records keep no predictions).
+
+    Returns
+    -------
+    table : DataFrame
+    has_ceiling : bool
+        False when the run has no ceiling record (shares are then NaN).
+    """
+    ceiling = ceiling_table(run, runs_dir)
+    out = scores.copy()
+    if ceiling is None:
+        out["ceiling"] = np.nan
+    else:
+        lookup = dict(zip(np.round(ceiling["noise_level"], 6), ceiling["r2_max_set"],
+                          strict=True))
+        out["ceiling"] = [lookup.get(round(lv, 6), np.nan) for lv in out["noise_level"]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["share_of_ceiling"] = np.where(out["ceiling"] > 0, out["r2"] / out["ceiling"],
+                                           np.nan)
+    out["source"] = "fitted here"
+    levels = sorted(set(out["noise_level"].astype(float)))
+    rec = best_recorded(run, levels, runs_dir)
+    base = out[out["model"] == baseline].set_index("noise_level")["r2"]
+    rec["delta_r2"] = [r - base.get(lv, np.nan) if not m.startswith("Fisher") else np.nan
+                       for m, lv, r in zip(rec["model"], rec["noise_level"], rec["r2"],
+                                           strict=True)]
+    parts = [out, rec] if len(rec) else [out]
+    return pd.concat(parts, ignore_index=True), ceiling is not None

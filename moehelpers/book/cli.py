@@ -3,6 +3,7 @@
 Examples
 --------
 ``python -m moehelpers data``                 write the default dataset (if missing)
+``python -m moehelpers data --out data/large --n-train 100000 --n-test 10000``  a larger one
 ``python -m moehelpers run --name n035 --noise 0.35``
 ``python -m moehelpers run --name quick --notebooks 01 -p n_train=2000``
 ``python -m moehelpers book``                 data → default run → HTML book
@@ -60,7 +61,8 @@ def run_name(name: str | None, noise: float | None,
 def _cmd_data(args: argparse.Namespace) -> int:
     from moehelpers.data.sampler import default_dataset
 
-    paths = default_dataset(force=args.force)
+    paths = default_dataset(Path(args.out) if args.out else None, n_train=args.n_train,
+                            n_val=args.n_val, n_test=args.n_test, force=args.force)
     for split, path in paths.items():
         print(f"{split:6s} {path}")
     return 0
@@ -182,6 +184,11 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("data", help="write the default dataset from the committed grid")
     d.add_argument("--force", action="store_true", help="rewrite even if settings match")
+    d.add_argument("--out", default=None,
+                   help="folder of train/val/test (default: data/default); e.g. data/large")
+    d.add_argument("--n-train", type=int, default=32000, help="training stars (32000)")
+    d.add_argument("--n-val", type=int, default=1000, help="validation stars (1000)")
+    d.add_argument("--n-test", type=int, default=1000, help="test stars (1000)")
     d.set_defaults(func=_cmd_data)
 
     r = sub.add_parser("run", help="execute notebooks for a named run")

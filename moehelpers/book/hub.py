@@ -203,7 +203,37 @@ def summary_md(state: HubState) -> str:
             if len(df) == len(orig):
                 df[f"r2_expert, {references.LABEL}"] = list(orig)
         out.append(_df_md(df))
+    out.extend(large_data_md(state))
     return "\n".join(out)
+
+
+#: The document's large-data check (§6.2) trained on this many stars (100k / 10k).
+LARGE_N_TRAIN = 100_000
+
+
+def large_data_md(state: HubState) -> list[str]:
+    """§6.2's large-data check: MVP-1.1 of every run trained on ≥ 100k stars, beside the
+    original's 100k / 10k numbers (the record's own ``summary`` table, whose reference
+    column :func:`moehelpers.records.references.reference_for` chose by size and noise)."""
+    from moehelpers.records.store import table
+
+    out = ["**Large-data check, §6.2** (MVP-1.1 at 100k train / 10k test)\n"]
+    found = False
+    for name, rs in sorted(state.runs.items()):
+        rec = rs.records.get("MVP-1.1")
+        if rec is None or rec["params"].get("n_train", 0) < LARGE_N_TRAIN:
+            continue
+        found = True
+        p = rec["params"]
+        out.append(f"Run `{name}`: {p['n_train']} train / {p.get('n_test')} test, noise "
+                   f"{p.get('noise_level')}, {len(p.get('seeds', []))} seeds.\n")
+        out.append(_df_md(table(rec, "summary")))
+    if not found:
+        out.append("*not run yet*: `python -m moehelpers data --out data/large --n-train "
+                   "100000 --n-test 10000`, then `python -m moehelpers run --name large-0.2 "
+                   "--notebooks 03 -p data_path=data/large -p n_train=100000 -p n_test=10000`"
+                   " (and `-p noise_level=0.5` as `large-0.5`).\n")
+    return out
 
 
 # ------------------------------------------------------------------------ across runs

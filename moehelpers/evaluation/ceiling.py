@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from threadpoolctl import threadpool_limits
 
 from moehelpers.data.flux_kind import continuum_basis
 from moehelpers.data.grid import SpectralGrid, lagrange_stencil
@@ -66,7 +67,7 @@ BAYES_CEILING_MODEL = "shrinkage ceiling (approx.)"
 
 __all__ = [
     "BAYES_CEILING_MODEL", "CEILING_ID", "CEILING_MODEL", "LABEL_NAMES", "LABEL_SCALE",
-    "MEDIAN_WINDOW", "Ceiling", "compute_ceiling", "fisher", "flux_jacobian",
+    "MEDIAN_WINDOW", "Ceiling", "compute_ceiling", "dataset_kind", "fisher", "flux_jacobian",
     "lagrange_derivative", "marginal_bound", "marginal_fisher", "r2_ceiling",
     "window_sensitivity",
 ]
@@ -112,7 +113,18 @@ def lagrange_derivative(axis: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np
 
 def _grid_flux_jacobian(grid: SpectralGrid, labels: list[np.ndarray], kind: str
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Interpolated flux (N, P) and ∂flux/∂label (N, P, 3) in physical label units."""
+    """Interpolated flux (N, P) and ∂flux/∂label (N, P, 3) in physical label units.
+
+    The products per stencil cell are small ((4·rows, 64) by (64, P)): BLAS threads cost more
+    than they give there (measured 4× slower with two threads on a loaded two-core machine),
+    so they run on one thread.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _grid_flux_jacobian_1(grid, labels, kind)
+
+
+def _grid_flux_jacobian_1(grid: SpectralGrid, labels: list[np.ndarray], kind: str
+                          ) -> tuple[np.ndarray, np.ndarray]:
     p = grid.wave.size
     axes = [grid.teff, grid.logg, grid.mh]
     sten = [lagrange_derivative(a, v) for a, v in zip(axes, labels, strict=True)]
@@ -122,7 +134,7 @@ def _grid_flux_jacobian(grid: SpectralGrid, labels: list[np.ndarray], kind: str
     order = np.argsort(key, kind="stable")
     cuts = np.flatnonzero(np.diff(key[order])) + 1
     flux = np.empty((key.size, p))
-    jac = np.empty((key.size, p, 3))
+    jac = np.empty((3, key.size, p))  # label-major: each derivative written contiguously
     for cell in np.split(order, cuts):
         i0, i1, i2 = s0[cell[0]], s1[cell[0]], s2[cell[0]]
         sub = (slice(i0, i0 + m0), slice(i1, i1 + m1), slice(i2, i2 + m2))
@@ -131,20 +143,19 @@ def _grid_flux_jacobian(grid: SpectralGrid, labels: list[np.ndarray], kind: str
         for rows in np.array_split(cell, -(-cell.size // _CHUNK)):
             a, b, c = w0[rows], w1[rows], w2[rows]
             da, db, dc = d0[rows], d1[rows], d2[rows]
-            ws = [np.einsum("ni,nj,nk->nijk", *t).reshape(rows.size, -1)
-                  for t in ((a, b, c), (da, b, c), (a, db, c), (a, b, dc))]
-            norm = [w @ fn for w in ws]  # value and three derivatives
+            # value and three derivatives stacked: one product per cell reads its nodes once
+            ws = np.concatenate([np.einsum("ni,nj,nk->nijk", *t).reshape(rows.size, -1)
+                                 for t in ((a, b, c), (da, b, c), (a, db, c), (a, b, dc))])
+            norm = (ws @ fn).reshape(4, rows.size, p)
             if kind == "normalized":
                 flux[rows] = norm[0]
-                for q in range(3):
-                    jac[rows, :, q] = norm[q + 1]
+                jac[:, rows] = norm[1:]
                 continue
-            lcs = [w @ lc for w in ws]
+            lcs = (ws @ lc).reshape(4, rows.size, p)
             cont = np.power(10.0, lcs[0])
             flux[rows] = norm[0] * cont
-            for q in range(3):
-                jac[rows, :, q] = cont * (norm[q + 1] + norm[0] * np.log(10.0) * lcs[q + 1])
-    return flux, jac
+            jac[:, rows] = cont * (norm[1:] + norm[0] * np.log(10.0) * lcs[1:])
+    return flux, np.moveaxis(jac, 0, -1)
 
 
 def flux_jacobian(grid: SpectralGrid, teff: ArrayLike, logg: ArrayLike, mh: ArrayLike, *,
@@ -466,6 +477,13 @@ def window_sensitivity(spectra: Any, grid: SpectralGrid, windows: Sequence[int],
     return pd.concat(parts, ignore_index=True)
 
 
+def dataset_kind(spectra: Any) -> str:
+    """Flux kind of a sampler dataset: ``meta["stored"]["kind"]``, ``meta["kind"]``, else
+    ``"physical"``."""
+    meta = spectra.meta or {}
+    return (meta.get("stored") or {}).get("kind") or meta.get("kind") or "physical"
+
+
 def compute_ceiling(spectra: Any, grid: SpectralGrid | None = None, *, kind: str | None = None,
                     check_flux: bool = True, chunk: int = 256,
                     median_window: int = MEDIAN_WINDOW, continuum_order: int = 0,
@@ -498,8 +516,7 @@ def compute_ceiling(spectra: Any, grid: SpectralGrid | None = None, *, kind: str
         raise ShapeMismatchError(
             "The spectra are not on the grid's wavelength pixels; the ceiling needs data "
             "drawn from the grid (moehelpers.data.sampler). Fix: use the embedded dataset.")
-    meta = spectra.meta or {}
-    kind = kind or (meta.get("stored") or {}).get("kind") or meta.get("kind") or "physical"
+    kind = kind or dataset_kind(spectra)
     lab = spectra.labels
     n = len(spectra)
     basis = (continuum_basis(grid.wave, continuum_order) if continuum_order

@@ -28,24 +28,31 @@ dominates the error.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from moehelpers._validation import check_choice
+from moehelpers.data.grid import SpectralGrid
 from moehelpers.data.splits import Splits, bin_pixels, noisy_splits
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor
-from moehelpers.errors import InvalidParameterError, ShapeMismatchError
+from moehelpers.errors import DataFileNotFoundError, InvalidParameterError, ShapeMismatchError
+from moehelpers.evaluation.ceiling import compute_ceiling, dataset_kind
+from moehelpers.evaluation.ceiling_mc import ML_GRID_MODEL, ml_grid_fit
 from moehelpers.metrics import bootstrap_ci, paired_bootstrap, r2
 from moehelpers.models.bins import physical_3x3
 from moehelpers.models.peers import LABELS, CannonModel, CNNRegressor, EmulatorFit, bin_ivar
 from moehelpers.models.peers._common import check_labels
+from moehelpers.records import store as results
 
-__all__ = ["FAST", "FULL", "PEER_MODELS", "PeerResult", "PeerSettings", "evaluate_peers",
-           "peer_inputs", "pull_stats"]
+__all__ = ["FAST", "FULL", "ML_GRID_MODEL", "PEER_MODELS", "GridTruth", "PeerLevels",
+           "PeerResult", "PeerSettings", "evaluate_levels", "evaluate_peers", "grid_truth",
+           "page_metrics", "page_verdicts", "peer_inputs", "pull_stats", "settings_named"]
 
 PEER_MODELS = ("cannon", "emulator", "cnn")
 _SPLITS = ("train", "val", "test")
@@ -103,9 +110,73 @@ class PeerResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def peer_inputs(splits: Splits, noise_level: float, seed: int) -> dict[str, Any]:
-    """Keyword arguments of :func:`evaluate_peers` from loaded splits (frozen noisy copies)."""
-    noisy = noisy_splits(splits, noise_level, seed)
+@dataclass(frozen=True)
+class GridTruth:
+    """The exact model of test spectra drawn from the embedded grid, and their bounds.
+
+    Attributes
+    ----------
+    grid : SpectralGrid
+        The interpolant the spectra were drawn from.
+    kind : str
+        Their flux kind (``"physical"`` or ``"normalized"``).
+    crlb1_sigma : ndarray of shape (n_test,)
+        Marginal Cramér–Rao σ(log g) of each test star at noise level 1 (scale by the level).
+    """
+
+    grid: SpectralGrid
+    kind: str
+    crlb1_sigma: np.ndarray
+
+
+def grid_truth(test: Any, flux_kind: str) -> tuple[GridTruth | None, str]:
+    """The true model of ``test`` for the ML row and the stated-σ check, or why there is none.
+
+    Available only for spectra drawn from the embedded grid with their physical or
+    normalised continuum: a ``"distorted"`` continuum is not part of the grid model, and
+    spectra on other pixels (a user's BOSZ files) have no grid model at all.
+
+    Returns
+    -------
+    truth : GridTruth or None
+    reason : str
+        Empty when ``truth`` is given, else one sentence for the page.
+    """
+    if flux_kind == "distorted":
+        return None, "the per-star continuum distortion is not part of the grid model"
+    try:
+        grid = SpectralGrid.load()
+        ceiling = compute_ceiling(test, grid, check_flux=False)
+    except ShapeMismatchError:
+        return None, "the test spectra are not on the embedded grid's pixels"
+    except DataFileNotFoundError:
+        return None, "the embedded grid file is missing"
+    return GridTruth(grid, dataset_kind(test), np.sqrt(ceiling.crlb1)), ""
+
+
+def settings_named(name: str, **changes: Any) -> PeerSettings:
+    """:data:`FAST` (``"fast"``) or :data:`FULL` (``"full"``), with ``changes`` applied.
+
+    Raises
+    ------
+    InvalidParameterError
+        For another name or a field :class:`PeerSettings` does not have.
+    """
+    base = {"fast": FAST, "full": FULL}[check_choice("peer_settings", name, ("fast", "full"))]
+    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(PeerSettings)})
+    if unknown:
+        raise InvalidParameterError(f"PeerSettings has no field(s) {unknown}.")
+    return dataclasses.replace(base, **changes)
+
+
+def peer_inputs(splits: Splits, noise_level: float, seed: int,
+                noisy: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Keyword arguments of :func:`evaluate_peers` from loaded splits (frozen noisy copies).
+
+    ``noisy`` passes copies already drawn (they must be ``noisy_splits(splits, noise_level,
+    seed)``); default: draw them.
+    """
+    noisy = noisy if noisy is not None else noisy_splits(splits, noise_level, seed)
     return {"noisy": noisy, "clean_train": splits.train.flux,
             "error": {s: splits[s].error for s in _SPLITS},
             "labels": {s: splits[s].labels for s in _SPLITS}, "noise_level": noise_level}
@@ -194,8 +265,9 @@ def _fit_one(name: str, st: PeerSettings, seed: int, xb: dict, wb: dict, lab: di
 def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[str, Any],
                    labels: Mapping[str, Any], noise_level: float, *, baseline: Any,
                    baseline_name: str = "baseline", init: Any = None, crlb_sigma: Any = None,
-                   models: Sequence[str] = PEER_MODELS, settings: PeerSettings = FAST,
-                   n_boot: int = 1000, seed: int = 0) -> PeerResult:
+                   truth: GridTruth | None = None, models: Sequence[str] = PEER_MODELS,
+                   settings: PeerSettings = FAST, n_boot: int = 1000,
+                   seed: int = 0) -> PeerResult:
     """Fit the peer families at one noise level and score them against a baseline.
 
     Parameters
@@ -213,7 +285,13 @@ def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[st
     init : ndarray (n_test, 3), optional
         Starting labels for the χ² fits; default Ridge predictions (α chosen on val).
     crlb_sigma : ndarray (n_test,), optional
-        Per-star Cramér–Rao σ of log g, to compare the stated σ with.
+        Per-star Cramér–Rao σ of log g, to compare the stated σ with (default: from
+        ``truth``, scaled by ``noise_level``).
+    truth : GridTruth, optional
+        The exact model of the test spectra (:func:`grid_truth`): adds the row
+        :data:`ML_GRID_MODEL`, a maximum-likelihood fit of every test spectrum at full
+        resolution with the grid itself as the model (the check of the ceiling: efficient
+        at high SNR, with honest stated σ), scored, binned and pulled like the peers.
     models : subset of ("cannon", "emulator", "cnn")
     settings : PeerSettings, default=FAST
     n_boot, seed : bootstrap resamples and the seed of bootstrap and model fits.
@@ -248,15 +326,23 @@ def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[st
                 "fit_cpu_s": time.process_time() - c0, "predict_cpu_s": 0.0}]
     preds: dict[str, np.ndarray] = {}
     sigmas: dict[str, np.ndarray] = {}
-    for name in models:
-        pred, sigma, times = _fit_one(name, settings, seed, xb, wb, lab, init, clean, e, x,
-                                      noise_level)
+    names = list(models) + ([ML_GRID_MODEL] if truth is not None else [])
+    for name in names:
+        if name == ML_GRID_MODEL:
+            assert truth is not None
+            t0, c0 = time.perf_counter(), time.process_time()
+            pred, sigma = ml_grid_fit(truth.grid, x["test"], np.float32(noise_level) * e["test"],
+                                      kind=truth.kind)
+            times = {"fit_s": 0.0, "predict_s": time.perf_counter() - t0, "fit_cpu_s": 0.0,
+                     "predict_cpu_s": time.process_time() - c0}
+        else:
+            pred, sigma, times = _fit_one(name, settings, seed, xb, wb, lab, init, clean, e, x,
+                                          noise_level)
         preds[name] = pred[:, 1] if pred.ndim == 2 else pred
         if sigma is not None:
             sigmas[name] = sigma
             preds[name + "_labels"] = pred
         timings.append({"model": name, **times})
-    names = [m for m in models]
     score_rows = []
     for name in [baseline_name, *names]:
         p = base if name == baseline_name else preds[name]
@@ -280,6 +366,8 @@ def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[st
             bin_rows.append({"model": name, "bin": b, "name": bname, "n": int(sel.sum()),
                              "r2": score})
     pull_rows, crlb_rows = [], []
+    if crlb_sigma is None and truth is not None:
+        crlb_sigma = truth.crlb1_sigma * noise_level
     crlb = None if crlb_sigma is None else np.asarray(crlb_sigma, dtype=np.float64)
     if crlb is not None and crlb.shape != y.shape:
         raise ShapeMismatchError(f"crlb_sigma must hold one σ per test star {y.shape}; got "
@@ -305,5 +393,126 @@ def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[st
         sigma_vs_crlb=pd.DataFrame(crlb_rows) if crlb is not None else None,
         predictions=pred_frame, timings=pd.DataFrame(timings),
         settings={**settings.as_dict(), "init": init_source, "seed": seed, "n_boot": n_boot,
-                  "models": list(models)})
+                  "models": list(models), "ml_grid": truth is not None})
 
+
+
+@dataclass
+class PeerLevels:
+    """:class:`PeerResult` tables of several noise levels, stacked (``noise_level`` column)."""
+
+    scores: pd.DataFrame
+    per_bin: pd.DataFrame
+    pulls: pd.DataFrame
+    sigma_vs_crlb: pd.DataFrame | None
+    timings: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def seconds_per_model(self) -> dict[str, float]:
+        """Wall seconds (fit + predict) per model, summed over the levels (for provenance)."""
+        t = self.timings.assign(s=self.timings["fit_s"] + self.timings["predict_s"])
+        return {str(k): float(v) for k, v in t.groupby("model", sort=False)["s"].sum().items()}
+
+
+def evaluate_levels(splits: Splits, levels: Sequence[float], *,
+                    noisy: Callable[[float], Mapping[str, np.ndarray]], seed: int,
+                    truth: GridTruth | None = None, models: Sequence[str] = PEER_MODELS,
+                    settings: PeerSettings = FAST, n_boot: int = 1000, boot_seed: int = 0,
+                    release: Callable[[], None] | None = None) -> PeerLevels:
+    """The global Ridge and the peers at every level on the same test stars.
+
+    At each level (all > 0: the χ² weights need noise) the global Ridge (α on validation)
+    is the paired baseline of :func:`evaluate_peers`.
+
+    Parameters
+    ----------
+    splits : Splits
+    levels : sequence of float > 0
+    noisy : callable level → {"train", "val", "test"} noisy flux
+        The frozen copies (``noisy_splits(splits, level, seed)``, e.g. a notebook context's
+        ``noisy``).
+    seed : int
+        The noise seed of ``noisy``.
+    truth, models, settings, n_boot : see :func:`evaluate_peers`.
+    boot_seed : int
+        Seed of the bootstrap and of the model fits.
+    release : callable, optional
+        Called after each level (e.g. to free that level's noisy copies).
+
+    Returns
+    -------
+    PeerLevels
+    """
+    bad = [lv for lv in levels if not lv > 0]
+    if bad or not levels:
+        raise InvalidParameterError(f"levels must be a non-empty list of noise levels > 0; "
+                                    f"got {list(levels)}.")
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in
+                                            ("scores", "per_bin", "pulls", "crlb", "timings")}
+    settings_used: dict[str, Any] = {}
+    for level in levels:
+        X = noisy(level)
+        ridge = RidgeRegressor().fit(X["train"], splits.train.y, X["val"], splits.val.y)
+        res = evaluate_peers(**peer_inputs(splits, level, seed, noisy=X),
+                             baseline=ridge.predict(X["test"]), baseline_name="global Ridge",
+                             truth=truth, models=models, settings=settings, n_boot=n_boot,
+                             seed=boot_seed)
+        parts["scores"].append(res.scores)
+        for key, tab in (("per_bin", res.per_bin), ("pulls", res.pulls),
+                         ("crlb", res.sigma_vs_crlb), ("timings", res.timings)):
+            if tab is not None:
+                parts[key].append(tab.assign(noise_level=level))
+        settings_used = res.settings
+        if release is not None:
+            release()
+    stacked = {k: pd.concat(v, ignore_index=True) if v else None for k, v in parts.items()}
+    return PeerLevels(stacked["scores"], stacked["per_bin"], stacked["pulls"],
+                      stacked["crlb"], stacked["timings"], settings_used)
+
+
+def page_verdicts(scores: pd.DataFrame, pulls: pd.DataFrame, level: float,
+                  models: Sequence[str]) -> tuple[list[dict[str, Any]], str]:
+    """The peers page's verdicts at one level, and the best peer there.
+
+    ``peer_beats_ridge``: the best peer's paired ΔR² against the global Ridge has its lower
+    95% end above 0; ``pulls_honest``: every χ²-fit peer's log g pull width ≤ 1.5; and, when
+    ``scores`` holds the ML fit with the true model, ``ml_grid_pulls_honest``: its pull width
+    ≤ 1.25 (an efficient fit with the exact model must state an honest σ).
+
+    Parameters
+    ----------
+    scores, pulls : DataFrame
+        :class:`PeerLevels` tables (``model, noise_level, …``).
+    level : float
+        The level judged (one of the levels run).
+    models : sequence of str
+        The peer families fitted (the best is chosen among them).
+    """
+    at = scores[np.isclose(scores["noise_level"], level)].set_index("model")
+    at_pulls = pulls[(pulls["label"] == "log_g") & np.isclose(pulls["noise_level"], level)]
+    at_pulls = at_pulls.set_index("model")
+    fitted = [m for m in models if m in at.index]
+    if not fitted:
+        raise InvalidParameterError(f"no peer of {list(models)} was scored at noise {level:g}.")
+    best = str(at.loc[fitted, "r2"].idxmax())
+    chi2 = [m for m in fitted if m in at_pulls.index]
+    out = [results.verdict("peer_beats_ridge", at.loc[best, "delta_lo"], 0.0, ">",
+                           f"best peer ({best}) at noise {level:g}: lower end of the paired "
+                           "95% interval of ΔR² vs the global Ridge > 0")]
+    if chi2:
+        out.append(results.verdict(
+            "pulls_honest", float(at_pulls.loc[chi2, "pull_width"].max()), 1.5, "<=",
+            "every χ²-fit family's log g pull width ≤ 1.5 (stated σ not too small)"))
+    if ML_GRID_MODEL in at_pulls.index:
+        out.append(results.verdict(
+            "ml_grid_pulls_honest", float(at_pulls.loc[ML_GRID_MODEL, "pull_width"]), 1.25,
+            "<=", "the ML fit with the true model states an honest σ (log g pull width ≤ 1.25)"))
+    return out, best
+
+
+def page_metrics(scores: pd.DataFrame, levels: Sequence[float], level: float) -> dict[str, Any]:
+    """The peers record's metrics: levels run, the verdict level, R² and share per model."""
+    at = scores[np.isclose(scores["noise_level"], level)].set_index("model")
+    return {"noise_levels": [float(v) for v in levels], "verdict_level": float(level),
+            "r2": {m: float(at.loc[m, "r2"]) for m in at.index},
+            "share_of_ceiling": {m: float(at.loc[m, "share_of_ceiling"]) for m in at.index}}
