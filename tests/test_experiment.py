@@ -57,3 +57,23 @@ def test_bin_pixels_averages_adjacent_pixels() -> None:
     assert bin_pixels(X, 1) is X
     with pytest.raises(InvalidParameterError, match="factor"):
         bin_pixels(X, 0)
+
+
+def test_pool_levels_stacks_the_frozen_noisy_copies_level_after_level() -> None:
+    from moehelpers.data.splits import pool_levels
+
+    splits = _splits()
+    X, y, labels = pool_levels(splits, [0.0, 0.5, 2.0], 7)
+    assert set(X) == {"train", "val"} and X["train"].dtype == np.float32
+    n = len(splits.train)
+    assert X["train"].shape == (3 * n, splits.train.n_pixels)
+    for k, lv in enumerate([0.0, 0.5, 2.0]):
+        noisy = noisy_splits(splits, lv, 7)
+        assert np.array_equal(X["train"][k * n:(k + 1) * n], noisy["train"])
+        assert np.array_equal(X["val"][k * 10:(k + 1) * 10], noisy["val"])
+    assert np.array_equal(y["val"], np.tile(splits.val.y, 3))
+    assert labels["train"]["noise"].tolist() == [0.0] * n + [0.5] * n + [2.0] * n
+    assert np.array_equal(labels["train"]["T_eff"].to_numpy()[n:2 * n],
+                          splits.train.labels["T_eff"].to_numpy())
+    X, _, _ = pool_levels(splits, [1.0], 7, which=("test",))
+    assert list(X) == ["test"]

@@ -89,3 +89,18 @@ def test_estimator_needs_validation_for_alpha_choice() -> None:
     assert np.isnan(est.val_r2_) and (est.predict(x) >= 0).all()
     with pytest.raises(InvalidParameterError):
         NoiseLevelEstimator("learned", alphas=[1.0]).fit(x, -y - 1)
+
+
+def test_fit_levels_labels_each_block_with_its_level() -> None:
+    levels = [0.0, 0.5, 1.0]
+    est = NoiseLevelEstimator("der_snr")
+    blocks = [est.features(_levels_data([lv], n, k)[0]) for k, (lv, n) in
+              enumerate(zip(levels, (40, 30, 20), strict=True))]
+    val = [est.features(_levels_data([lv], 25, 10 + k)[0]) for k, lv in enumerate(levels)]
+    fitted = NoiseLevelEstimator("der_snr").fit_levels(blocks, val, levels)
+    stacked = NoiseLevelEstimator("der_snr").fit_features(
+        np.vstack(blocks), np.repeat(levels, [40, 30, 20]), np.vstack(val), np.repeat(levels, 25))
+    assert np.array_equal(fitted.calibration_, stacked.calibration_)
+    assert fitted.val_r2_ == stacked.val_r2_ > 0.6
+    with pytest.raises(ShapeMismatchError, match="one block per level"):
+        NoiseLevelEstimator("der_snr").fit_levels(blocks, val[:2], levels)

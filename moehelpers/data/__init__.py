@@ -56,11 +56,13 @@ from moehelpers.data.spectra import (
 )
 from moehelpers.data.splits import (
     SPLITS,
+    PooledLevels,
     Splits,
     bin_pixels,
     load_splits,
     noise_seed,
     noisy_splits,
+    pool_levels,
     resplit,
     scores_with_ci,
 )
@@ -87,6 +89,7 @@ __all__ = [
     "NOISE_MODEL_VERSION",
     "NoiseLevelEstimator",
     "PHYSICAL_WINDOWS",
+    "PooledLevels",
     "REQUIRED_LABELS",
     "SAMPLER_VERSION",
     "SPLITS",
@@ -119,6 +122,7 @@ __all__ = [
     "noise_seed",
     "noisy_splits",
     "pixel_std",
+    "pool_levels",
     "resplit",
     "save",
     "scores_with_ci",

@@ -231,3 +231,29 @@ class NoiseLevelEstimator(BaseEstimator):
     def predict(self, flux: Any, /) -> np.ndarray:
         """Estimated noise level (≥ 0) of each spectrum in ``flux``."""
         return self.predict_features(self.features(flux))
+
+    def fit_levels(self, feats: Sequence[Any], feats_val: Sequence[Any],
+                   levels: Sequence[float], /) -> NoiseLevelEstimator:
+        """Fit on :meth:`features` computed level by level (the noise-level studies' pooling).
+
+        Parameters
+        ----------
+        feats, feats_val : sequence of array-like
+            Block ``k`` holds the training / validation features of spectra noised at
+            ``levels[k]`` (blocks may differ in length).
+        levels : sequence of float
+            The noise level of each block.
+
+        Returns
+        -------
+        NoiseLevelEstimator
+            ``self``, fitted on the stacked blocks, each row labelled with its block's level.
+        """
+        if not len(feats) == len(feats_val) == len(levels):
+            raise ShapeMismatchError(f"{len(feats)} training and {len(feats_val)} validation "
+                                     f"feature blocks for {len(levels)} levels; give one block "
+                                     "per level.")
+        lv = np.asarray(levels, dtype=np.float64)
+        return self.fit_features(np.vstack(feats), np.repeat(lv, [len(f) for f in feats]),
+                                 np.vstack(feats_val),
+                                 np.repeat(lv, [len(f) for f in feats_val]))

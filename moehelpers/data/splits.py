@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,8 @@ from moehelpers.data.flux_kind import check_flux_kind, distort
 from moehelpers.errors import DataFileNotFoundError, InvalidParameterError
 from moehelpers.paths import default_data_dir, repo_root
 
-__all__ = ["SPLITS", "Splits", "bin_pixels", "load_splits", "noise_seed", "noisy_splits",
-           "resplit", "scores_with_ci"]
+__all__ = ["SPLITS", "PooledLevels", "Splits", "bin_pixels", "load_splits", "noise_seed",
+           "noisy_splits", "pool_levels", "resplit", "scores_with_ci"]
 
 log = logging.getLogger(__name__)
 
@@ -326,3 +326,48 @@ def resplit(splits: Splits, seed: int, *, n_train: int | None = None, n_val: int
             _validate=False)
     identity = {**splits.identity, "resplit": {"seed": int(seed), "sizes": sizes}}
     return Splits(**out, identity=identity)
+
+
+class PooledLevels(NamedTuple):
+    """Noisy spectra of some splits at several noise levels, stacked level after level.
+
+    Every mapping is keyed by split name; rows ``k·n … (k+1)·n − 1`` of a split of ``n``
+    stars are its stars noised at ``levels[k]``.
+    """
+
+    X: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    labels: dict[str, pd.DataFrame]
+
+
+def pool_levels(splits: Splits, levels: list[float], seed: int, *,
+                which: tuple[str, ...] = ("train", "val")) -> PooledLevels:
+    """The frozen noisy copies of ``which`` at every level in ``levels``, pooled.
+
+    Parameters
+    ----------
+    splits : Splits
+        The clean splits.
+    levels : list of float
+        Noise levels, in block order.
+    seed : int
+        Noise seed (the realisation of :func:`noisy_splits`).
+    which : tuple of str, default=("train", "val")
+        Splits to pool.
+
+    Returns
+    -------
+    PooledLevels
+        ``X`` (float32, one block per level), ``y`` (the targets tiled once per level) and
+        ``labels`` (the split's labels per block, with a ``noise`` column holding the level).
+    """
+    X = {s: np.empty((len(levels) * len(splits[s]), splits[s].n_pixels), dtype=np.float32)
+         for s in which}
+    for k, level in enumerate(levels):
+        noisy = noisy_splits(splits, level, seed, which=which)
+        for s in which:
+            X[s][k * len(splits[s]):(k + 1) * len(splits[s])] = noisy[s]
+        del noisy
+    labels = {s: pd.concat([splits[s].labels.assign(noise=lv) for lv in levels],
+                           ignore_index=True) for s in which}
+    return PooledLevels(X, {s: np.tile(splits[s].y, len(levels)) for s in which}, labels)

@@ -43,8 +43,17 @@ from moehelpers.evaluation.gate_noise import (
     gate_noise_curve,
     noisy_gate,
 )
-from moehelpers.evaluation.level_scores import compare_to_best_single
-from moehelpers.evaluation.noise_estimation import estimator_accuracy
+from moehelpers.evaluation.level_scores import (
+    combined_gate_predictions,
+    compare_to_best_single,
+    r2_by_level,
+)
+from moehelpers.evaluation.noise_estimation import (
+    LevelEstimates,
+    der_snr_vs_true,
+    estimate_levels,
+    estimator_accuracy,
+)
 from moehelpers.evaluation.peers import (
     PeerResult,
     PeerSettings,
@@ -73,16 +82,20 @@ __all__ = [
     "TITLES",
     "Ceiling",
     "GateNoiseCurve",
+    "LevelEstimates",
     "PeerResult",
     "PeerSettings",
     "SeedResult",
     "best_by_validation",
     "bin_axes",
     "ci_columns",
+    "combined_gate_predictions",
     "compare_to_best_single",
     "compute_ceiling",
     "delta_row",
     "delta_table",
+    "der_snr_vs_true",
+    "estimate_levels",
     "estimator_accuracy",
     "evaluate_peers",
     "fisher",
@@ -98,6 +111,7 @@ __all__ = [
     "order_table",
     "per_bin_table",
     "piecewise_summary",
+    "r2_by_level",
     "r2_ceiling",
     "rigorous_labels",
     "rigorous_seed",

@@ -139,8 +139,7 @@ class NoiseConditionedRidge(NoiseExperts):
         if self.estimator is not None:
             from sklearn.base import clone
 
-            self.estimator_ = clone(self.estimator).fit_features(
-                np.vstack(feats), np.repeat(levels, rows), np.vstack(feats_val), n_val_all)
+            self.estimator_ = clone(self.estimator).fit_levels(feats, feats_val, levels)
         self.levels_ = levels
         self.experts_ = experts
         self.level_stats_ = level_stats
