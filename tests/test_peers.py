@@ -338,7 +338,8 @@ def test_settings_named_applies_changes_and_refuses_unknowns():
 
 
 def test_page_verdicts_pick_the_best_peer_and_judge_pulls():
-    from moehelpers.evaluation.peers import ML_GRID_MODEL, page_metrics, page_verdicts
+    from moehelpers.book.peers_page import page_metrics, page_verdicts
+    from moehelpers.evaluation.peers import ML_GRID_MODEL
 
     scores = pd.DataFrame({"model": ["global Ridge", "cannon", "cnn", ML_GRID_MODEL],
                            "noise_level": 0.2, "r2": [0.7, 0.6, 0.72, 0.85],

@@ -48,11 +48,10 @@ from moehelpers.metrics import bootstrap_ci, paired_bootstrap, r2
 from moehelpers.models.bins import physical_3x3
 from moehelpers.models.peers import LABELS, CannonModel, CNNRegressor, EmulatorFit, bin_ivar
 from moehelpers.models.peers._common import check_labels
-from moehelpers.records import store as results
 
 __all__ = ["FAST", "FULL", "ML_GRID_MODEL", "PEER_MODELS", "GridTruth", "PeerLevels",
            "PeerResult", "PeerSettings", "evaluate_levels", "evaluate_peers", "grid_truth",
-           "page_metrics", "page_verdicts", "peer_inputs", "pull_stats", "settings_named"]
+           "peer_inputs", "pull_stats", "settings_named"]
 
 PEER_MODELS = ("cannon", "emulator", "cnn")
 _SPLITS = ("train", "val", "test")
@@ -82,6 +81,7 @@ class PeerSettings:
     cnn_patience: int = 3
     device: str = "auto"
     n_threads: int | None = None
+    ml_iter: int = 6  # Gauss–Newton steps of the ML fit with the true grid model (full pixels)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for a record."""
@@ -94,7 +94,7 @@ FAST = PeerSettings()
 FULL = PeerSettings(bin_factor=1, n_random_starts=3, lm_iter=50, emulator_hidden=300,
                     emulator_epochs=300, emulator_batch=512, cnn_bin_factor=1,
                     cnn_channels=(4, 16), cnn_dense=(256, 128),
-                    cnn_epochs=100, cnn_batch=128, cnn_patience=10)
+                    cnn_epochs=100, cnn_batch=128, cnn_patience=10, ml_iter=12)
 
 
 @dataclass
@@ -332,7 +332,7 @@ def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[st
             assert truth is not None
             t0, c0 = time.perf_counter(), time.process_time()
             pred, sigma = ml_grid_fit(truth.grid, x["test"], np.float32(noise_level) * e["test"],
-                                      kind=truth.kind)
+                                      kind=truth.kind, n_iter=settings.ml_iter)
             times = {"fit_s": 0.0, "predict_s": time.perf_counter() - t0, "fit_cpu_s": 0.0,
                      "predict_cpu_s": time.process_time() - c0}
         else:
@@ -469,50 +469,3 @@ def evaluate_levels(splits: Splits, levels: Sequence[float], *,
     return PeerLevels(stacked["scores"], stacked["per_bin"], stacked["pulls"],
                       stacked["crlb"], stacked["timings"], settings_used)
 
-
-def page_verdicts(scores: pd.DataFrame, pulls: pd.DataFrame, level: float,
-                  models: Sequence[str]) -> tuple[list[dict[str, Any]], str]:
-    """The peers page's verdicts at one level, and the best peer there.
-
-    ``peer_beats_ridge``: the best peer's paired ΔR² against the global Ridge has its lower
-    95% end above 0; ``pulls_honest``: every χ²-fit peer's log g pull width ≤ 1.5; and, when
-    ``scores`` holds the ML fit with the true model, ``ml_grid_pulls_honest``: its pull width
-    ≤ 1.25 (an efficient fit with the exact model must state an honest σ).
-
-    Parameters
-    ----------
-    scores, pulls : DataFrame
-        :class:`PeerLevels` tables (``model, noise_level, …``).
-    level : float
-        The level judged (one of the levels run).
-    models : sequence of str
-        The peer families fitted (the best is chosen among them).
-    """
-    at = scores[np.isclose(scores["noise_level"], level)].set_index("model")
-    at_pulls = pulls[(pulls["label"] == "log_g") & np.isclose(pulls["noise_level"], level)]
-    at_pulls = at_pulls.set_index("model")
-    fitted = [m for m in models if m in at.index]
-    if not fitted:
-        raise InvalidParameterError(f"no peer of {list(models)} was scored at noise {level:g}.")
-    best = str(at.loc[fitted, "r2"].idxmax())
-    chi2 = [m for m in fitted if m in at_pulls.index]
-    out = [results.verdict("peer_beats_ridge", at.loc[best, "delta_lo"], 0.0, ">",
-                           f"best peer ({best}) at noise {level:g}: lower end of the paired "
-                           "95% interval of ΔR² vs the global Ridge > 0")]
-    if chi2:
-        out.append(results.verdict(
-            "pulls_honest", float(at_pulls.loc[chi2, "pull_width"].max()), 1.5, "<=",
-            "every χ²-fit family's log g pull width ≤ 1.5 (stated σ not too small)"))
-    if ML_GRID_MODEL in at_pulls.index:
-        out.append(results.verdict(
-            "ml_grid_pulls_honest", float(at_pulls.loc[ML_GRID_MODEL, "pull_width"]), 1.25,
-            "<=", "the ML fit with the true model states an honest σ (log g pull width ≤ 1.25)"))
-    return out, best
-
-
-def page_metrics(scores: pd.DataFrame, levels: Sequence[float], level: float) -> dict[str, Any]:
-    """The peers record's metrics: levels run, the verdict level, R² and share per model."""
-    at = scores[np.isclose(scores["noise_level"], level)].set_index("model")
-    return {"noise_levels": [float(v) for v in levels], "verdict_level": float(level),
-            "r2": {m: float(at.loc[m, "r2"]) for m in at.index},
-            "share_of_ceiling": {m: float(at.loc[m, "share_of_ceiling"]) for m in at.index}}
