@@ -117,3 +117,23 @@ def test_standardized_moments_standardise_on_the_given_stars() -> None:
     assert len(moments) == 3 and moments[0] is base
     for a, b in zip(moments, ref, strict=True):
         np.testing.assert_allclose(a.gram, b.gram)
+
+
+def test_fit_orders_fits_every_source_and_order_with_one_baseline() -> None:
+    from moehelpers.models.conditional import fit_orders
+
+    X, y, m = _data(300)
+    Xv, yv, mv = _data(100, seed=1)
+    rng = np.random.default_rng(5)
+    noisy = {"train": m + 0.3 * rng.normal(size=m.size), "val": mv + 0.3 * rng.normal(size=mv.size)}
+    Xs, ys = {"train": X, "val": Xv}, {"train": y, "val": yv}
+    sources = {"true": {"train": m, "val": mv}, "pred": noisy}
+    models = fit_orders(sources, Xs, ys, [0, 1, 2], ALPHAS, alpha_search="grid",
+                        base=RidgeStats.from_data(X, y))
+    assert list(models) == [("true", 0), ("true", 1), ("true", 2), ("pred", 1), ("pred", 2)]
+    for (source, order), model in models.items():
+        direct = ConditionalRidge(order, ALPHAS, alpha_search="grid").fit(
+            X, y, sources[source]["train"], Xv, yv, sources[source]["val"])
+        assert model.order == order and model.alpha_ == direct.alpha_
+        np.testing.assert_allclose(model.coef_, direct.coef_, atol=1e-8)
+    assert not np.allclose(models[("true", 1)].coef_, models[("pred", 1)].coef_)

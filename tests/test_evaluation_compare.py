@@ -83,3 +83,56 @@ def test_order_table_rows_shares_and_reference_column() -> None:
     assert t["ref"].iloc[:2].tolist() == [0.8, 0.9] and t["ref"].iloc[2:].isna().all()
     assert conditional.share_of_gain(0.01, 0.02) == 0.5
     assert np.isnan(conditional.share_of_gain(0.01, 0.0))
+
+
+def test_best_order_picks_validation_best_first_on_ties_and_zero_without_orders() -> None:
+    def m(score: float) -> SimpleNamespace:
+        return SimpleNamespace(val_scores_=np.array([score, np.nan]))
+
+    models = {("true", 0): m(0.9), ("true", 1): m(0.5), ("true", 2): m(0.7),
+              ("pred", 1): m(0.6), ("pred", 2): m(0.6)}
+    assert conditional.best_order(models, "true", [0, 1, 2]) == 2  # order 0 never competes
+    assert conditional.best_order(models, "pred", [0, 1, 2]) == 1  # tie: the first order
+    assert conditional.best_order(models, "true", [0]) == 0
+
+
+def test_variant_predictions_share_the_baseline_and_use_each_variants_m() -> None:
+    class Model:
+        def __init__(self, k: float) -> None:
+            self.k = k
+
+        def predict(self, X, m):
+            return self.k * X[:, 0] + m
+
+    X = np.ones((3, 2))
+    models = {("true", 0): Model(0.0), ("true", 1): Model(1.0), ("pred", 1): Model(2.0)}
+    mh, mh_hat = {"test": np.array([1.0, 2.0, 3.0])}, {"test": np.array([10.0, 20.0, 30.0])}
+    variants = {"true": ("true", mh), "true→pred": ("true", mh_hat), "pred": ("pred", mh_hat)}
+    fitted, preds = conditional.variant_predictions(models, variants, [0, 1], X)
+    assert list(fitted) == [(v, o) for v in variants for o in (0, 1)]
+    assert all(fitted[(v, 0)] is models[("true", 0)] for v in variants)  # one baseline
+    assert fitted[("true→pred", 1)] is models[("true", 1)]
+    assert fitted[("pred", 1)] is models[("pred", 1)]
+    np.testing.assert_array_equal(preds[("true", 1)], [2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(preds[("true→pred", 1)], [11.0, 21.0, 31.0])
+    np.testing.assert_array_equal(preds[("pred", 1)], [12.0, 22.0, 32.0])
+
+
+def test_order_row_selects_variant_and_order() -> None:
+    t = pd.DataFrame({"m": ["true", "true", "pred"], "order": [0, 1, 1], "r2": [0.1, 0.2, 0.3]})
+    assert conditional.order_row(t, "true", 1)["r2"] == 0.2
+    assert conditional.order_row(t, "pred", 1)["r2"] == 0.3
+
+
+def test_full_resolution_r2_is_the_validated_global_ridge_on_test() -> None:
+    from moehelpers.engine.ridge import RidgeRegressor
+    from moehelpers.metrics import r2
+
+    rng = np.random.default_rng(1)
+    X = {s: rng.normal(size=(n, 5)) for s, n in (("train", 80), ("val", 30), ("test", 40))}
+    w = rng.normal(size=5)
+    y = {s: X[s] @ w + 0.1 * rng.normal(size=len(X[s])) for s in X}
+    alphas = [1e-3, 1.0, 100.0]
+    ref = RidgeRegressor(alphas).fit(X["train"], y["train"], X["val"], y["val"])
+    got = conditional.full_resolution_r2(X, y, alphas)
+    assert got == float(r2(y["test"], ref.predict(X["test"]))) and got > 0.9

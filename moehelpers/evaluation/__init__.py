@@ -33,10 +33,14 @@ from moehelpers.evaluation.compare import (
 )
 from moehelpers.evaluation.conditional import (
     best_by_validation,
+    best_order,
+    full_resolution_r2,
+    order_row,
     order_table,
     share_of_gain,
     step_table,
     val_r2,
+    variant_predictions,
 )
 from moehelpers.evaluation.gate_noise import (
     GateNoiseCurve,
@@ -87,6 +91,7 @@ __all__ = [
     "PeerSettings",
     "SeedResult",
     "best_by_validation",
+    "best_order",
     "bin_axes",
     "ci_columns",
     "combined_gate_predictions",
@@ -100,6 +105,7 @@ __all__ = [
     "evaluate_peers",
     "fisher",
     "flux_jacobian",
+    "full_resolution_r2",
     "gap_table",
     "gate_noise_curve",
     "interior_share",
@@ -108,6 +114,7 @@ __all__ = [
     "ml_fit",
     "ml_logg_spread",
     "noisy_gate",
+    "order_row",
     "order_table",
     "per_bin_table",
     "piecewise_summary",
@@ -121,4 +128,5 @@ __all__ = [
     "share_of_gain",
     "step_table",
     "val_r2",
+    "variant_predictions",
 ]

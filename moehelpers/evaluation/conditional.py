@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from moehelpers.engine.ridge import RidgeRegressor
 from moehelpers.evaluation.compare import ci_columns
-from moehelpers.metrics import PairedBootstrapResult, paired_bootstrap, retention
+from moehelpers.metrics import PairedBootstrapResult, paired_bootstrap, r2, retention
 
-__all__ = ["best_by_validation", "order_table", "share_of_gain", "step_table", "val_r2"]
+__all__ = ["best_by_validation", "best_order", "full_resolution_r2", "order_row", "order_table",
+           "share_of_gain", "step_table", "val_r2", "variant_predictions"]
 
 
 def val_r2(model: Any) -> float:
@@ -121,3 +123,73 @@ def order_table(y: Any, preds: Mapping[tuple[str, int], Any],
             "share_moe_gain_covered": share_of_gain(c.difference, moe_covered.difference),
             reference_column: reference.get(o, np.nan) if v == reference_variant else np.nan})
     return pd.DataFrame(rows)
+
+
+def best_order(models: Mapping[tuple[str, int], Any], source: str, orders: Sequence[int]) -> int:
+    """Order > 0 of ``source`` with the best validation R² (first on ties; 0 if none).
+
+    Parameters
+    ----------
+    models : mapping of (source, order) → ConditionalRidge
+        As :func:`moehelpers.models.conditional.fit_orders` returns.
+    source : str
+        Source of m whose models compete (``"true"`` or ``"pred"``).
+    orders : sequence of int
+
+    Returns
+    -------
+    int
+    """
+    return max((o for o in orders if o > 0), key=lambda o: val_r2(models[(source, o)]),
+               default=0)
+
+
+def variant_predictions(models: Mapping[tuple[str, int], Any],
+                        variants: Mapping[str, tuple[str, Mapping[str, Any]]],
+                        orders: Sequence[int], X: Any
+                        ) -> tuple[dict[tuple[str, int], Any], dict[tuple[str, int], Any]]:
+    """The model behind each (variant, order) of MVP-3.2 and its test predictions.
+
+    Parameters
+    ----------
+    models : mapping of (source, order) → ConditionalRidge
+        Fitted models; order 0 exists for the source ``"true"`` only (it ignores m).
+    variants : mapping of name → (source, m)
+        How m is supplied: the source the model was fitted on and the m values per split
+        whose ``"test"`` entry is used (e.g. ``{"true→pred": ("true", mh_hat)}``).
+    orders : sequence of int
+    X : array-like of shape (n, P)
+        Test flux.
+
+    Returns
+    -------
+    fitted, preds : dict of (variant, order) → model, → array of shape (n,)
+    """
+    fitted = {(v, o): models[(src if o > 0 else "true", o)]  # order 0 ignores m: one baseline
+              for v, (src, _) in variants.items() for o in orders}
+    preds = {(v, o): fitted[(v, o)].predict(X, variants[v][1]["test"]) for v, o in fitted}
+    return fitted, preds
+
+
+def order_row(table: pd.DataFrame, variant: str, order: int) -> pd.Series:
+    """The row of :func:`order_table` for one variant of m and one order."""
+    return table[(table["m"] == variant) & (table["order"] == order)].iloc[0]
+
+
+def full_resolution_r2(X: Mapping[str, Any], y: Mapping[str, Any], alphas: Sequence[float]
+                       ) -> float:
+    """Test R² of the global Ridge on the unbinned pixels (α chosen on validation): the cost
+    of pixel binning in MVP-7.2.
+
+    Parameters
+    ----------
+    X, y : mapping of split → array
+        Full-resolution flux and targets of ``"train"``, ``"val"`` and ``"test"``.
+    alphas : sequence of float
+
+    Returns
+    -------
+    float
+    """
+    full = RidgeRegressor(alphas).fit(X["train"], y["train"], X["val"], y["val"])
+    return float(r2(y["test"], full.predict(X["test"])))

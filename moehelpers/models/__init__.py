@@ -22,6 +22,7 @@ from moehelpers.models.bins import (
 )
 from moehelpers.models.conditional import (
     ConditionalRidge,
+    fit_orders,
     moment_stats,
     standardized_moments,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "cross_noise",
     "dr2_columns",
     "fit_from_stream_stats",
+    "fit_orders",
     "fit_steps",
     "fit_stream",
     "fit_together",

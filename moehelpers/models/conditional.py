@@ -14,7 +14,7 @@ solves a 12288² system.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from moehelpers.engine.terms import ModulatorScaling
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.models.modulated import ModulatedRidge, modulated_stats
 
-__all__ = ["ConditionalRidge", "moment_stats", "standardized_moments"]
+__all__ = ["ConditionalRidge", "fit_orders", "moment_stats", "standardized_moments"]
 
 _VAR = "m"  # the one modulator variable's internal name
 
@@ -259,3 +259,47 @@ def standardized_moments(X: Any, y: Any, m: Any, max_power: int, *,
     m = np.asarray(m)
     mean, sd = float(m.mean()), float(m.std())
     return moment_stats(X, y, (m - mean) / sd, max_power, base=base), mean, sd
+
+
+def fit_orders(sources: Mapping[str, Mapping[str, Any]], X: Mapping[str, Any],
+               y: Mapping[str, Any], orders: Sequence[int], alphas: float | Sequence[float], *,
+               alpha_search: str = "walk", base: RidgeStats | None = None
+               ) -> dict[tuple[str, int], ConditionalRidge]:
+    """Conditional Ridge of every order for every source of ``m`` (MVP-3.2).
+
+    One :func:`standardized_moments` pass per source (powers up to ``2 · max(orders)``)
+    serves all its orders. Order 0 ignores ``m``, so it is fitted once, for the source
+    ``"true"`` only.
+
+    Parameters
+    ----------
+    sources : mapping of str → mapping of split → array of shape (n_split,)
+        The conditioning values per split (``"train"``, ``"val"``), e.g.
+        ``{"true": mh, "pred": mh_hat}``.
+    X, y : mapping of split → array
+        Flux and targets of the ``"train"`` and ``"val"`` splits.
+    orders : sequence of int
+        Orders to fit (0 is the global Ridge).
+    alphas : float or sequence of float
+        Ridge α grid.
+    alpha_search : {"walk", "grid"}, default="walk"
+        :class:`ConditionalRidge`'s α search.
+    base : RidgeStats, optional
+        Unweighted statistics of the training ``(X, y)``, reused for power 0.
+
+    Returns
+    -------
+    dict of (source, order) → ConditionalRidge
+        Fitted models in the order sources × orders (``("pred", 0)`` absent).
+    """
+    models: dict[tuple[str, int], ConditionalRidge] = {}
+    for source, m in sources.items():
+        moments, mean, sd = standardized_moments(X["train"], y["train"], m["train"],
+                                                 2 * max(orders), base=base)
+        for order in orders:
+            if order > 0 or source == "true":  # order 0 ignores m: one baseline
+                model = ConditionalRidge(order, alphas, alpha_search=alpha_search)
+                models[(source, order)] = model.fit_moments(moments, mean, sd, X["val"],
+                                                            y["val"], m["val"])
+        del moments
+    return models
