@@ -1063,3 +1063,32 @@ def der_snr_scatter(points: list[tuple[float, Any, Any]]):
                       xaxis_type="log", yaxis_type="log", xaxis_title="true per-pixel SNR",
                       yaxis_title="DER_SNR", height=450)
     return fig
+
+
+# --- the ceiling page (notebook 16) ---------------------------------------------------------
+def ceiling_region_heatmap(by_region: Any, scheme: Any, noise_level: float) -> Any:
+    """Median σ_CRLB(log g) per (Teff, [M/H]) bin of ``scheme`` (x: Teff, y: [M/H]).
+
+    Parameters
+    ----------
+    by_region : DataFrame
+        :meth:`moehelpers.evaluation.ceiling.Ceiling.by_region` rows, Teff-major, with
+        ``sigma_crlb_median``.
+    scheme : BinScheme
+        The two-axis bin scheme of the rows (``shape``, ``axes`` with ``names``).
+    noise_level : float
+        Noise level of the rows (in the title).
+
+    Returns
+    -------
+    plotly Figure
+    """
+    z = by_region["sigma_crlb_median"].to_numpy().reshape(scheme.shape).T  # (n_mh, n_teff)
+    teff_names, mh_names = (list(ax.names) for ax in scheme.axes)
+    return heatmap(z, teff_names, mh_names, colorscale="Viridis", fmt=".3f",
+                   colorbar_title="dex",
+                   title=f"Median σ_CRLB(log g) per bin at noise {noise_level:g} "
+                         "(x: Teff, y: [M/H])")
+
+
+__all__ += ["ceiling_region_heatmap"]

@@ -57,7 +57,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from threadpoolctl import threadpool_limits
 
-from moehelpers.data.flux_kind import continuum_basis
+from moehelpers.data.flux_kind import DISTORTION_ORDER, continuum_basis
 from moehelpers.data.grid import SpectralGrid, lagrange_stencil
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 
@@ -68,8 +68,8 @@ BAYES_CEILING_MODEL = "shrinkage ceiling (approx.)"
 __all__ = [
     "BAYES_CEILING_MODEL", "CEILING_ID", "CEILING_MODEL", "LABEL_NAMES", "LABEL_SCALE",
     "MEDIAN_WINDOW", "Ceiling", "compute_ceiling", "dataset_kind", "fisher", "flux_jacobian",
-    "lagrange_derivative", "marginal_bound", "marginal_fisher", "r2_ceiling",
-    "window_sensitivity",
+    "flux_kind_ceilings", "lagrange_derivative", "marginal_bound", "marginal_fisher",
+    "r2_ceiling", "stored_flux_kind", "window_sensitivity",
 ]
 
 #: Record id of the ceiling notebook (``runs/<run>/records/BEYOND-ceiling.json``).
@@ -543,5 +543,55 @@ def compute_ceiling(spectra: Any, grid: SpectralGrid | None = None, *, kind: str
     return Ceiling(labels, marg, cond, labels_f, resid, nbad, free, free_cont)
 
 
+# --------------------------------------------------------------- the ceiling page (notebook 16)
+def stored_flux_kind(flux_kind: str) -> str:
+    """The flux the ceiling is computed on for a page's ``flux_kind``.
+
+    The bound is a property of the noiseless physical (or continuum-normalised) flux: a
+    distorted continuum keeps every pixel's SNR, so ``"distorted"`` (like ``"physical"``)
+    loads the physical flux and marginalises the continuum instead
+    (:func:`flux_kind_ceilings`).
+
+    Returns
+    -------
+    str
+        ``"normalized"`` for ``"normalized"``, else ``"physical"``.
+    """
+    return "normalized" if flux_kind == "normalized" else "physical"
 
 
+def flux_kind_ceilings(spectra: Any, grid: SpectralGrid, flux_kind: str
+                       ) -> tuple[Ceiling, Ceiling, dict[str, Any]]:
+    """The ceiling with the continuum known, and the one for ``flux_kind``.
+
+    For ``flux_kind="distorted"`` the ceiling is the same Fisher information with the
+    continuum (Legendre orders 1 … :data:`~moehelpers.data.flux_kind.DISTORTION_ORDER`)
+    marginalised; otherwise it is the known-continuum ceiling itself. Both carry the
+    free-continuum variant of that order.
+
+    Parameters
+    ----------
+    spectra : SpectraSet
+        Test stars drawn from the grid, flux of :func:`stored_flux_kind`.
+    grid : SpectralGrid
+        The grid that made them.
+    flux_kind : str
+        ``"physical"``, ``"normalized"`` or ``"distorted"``.
+
+    Returns
+    -------
+    known : Ceiling
+        Continuum known (checks the stored flux against the interpolant; the
+        maximum-likelihood check compares with it).
+    ceiling : Ceiling
+        The page's ceiling (``known`` unless ``flux_kind="distorted"``).
+    continuum : dict
+        The continuum keywords of ``ceiling`` for :func:`compute_ceiling` (and
+        :func:`window_sensitivity`).
+    """
+    continuum = {"continuum_order": DISTORTION_ORDER,
+                 "marginalise_continuum": flux_kind == "distorted"}
+    known = compute_ceiling(spectra, grid, continuum_order=DISTORTION_ORDER)
+    ceil = known if flux_kind != "distorted" else compute_ceiling(
+        spectra, grid, check_flux=False, **continuum)
+    return known, ceil, continuum
