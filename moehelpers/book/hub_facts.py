@@ -19,11 +19,11 @@ import pandas as pd
 
 from moehelpers.book.report import fmt
 from moehelpers.evaluation.ceiling import BAYES_CEILING_MODEL, CEILING_MODEL
-from moehelpers.records import references
+from moehelpers.records import references, registry
 from moehelpers.records.registry import declared_fact
 
-__all__ = ["CEILING_MODEL", "conclusion", "headline", "is_ceiling", "m", "noise_of", "safe",
-           "verdict_summary"]
+__all__ = ["CEILING_MODEL", "conclusion", "declared_facts_text", "headline", "is_ceiling", "m",
+           "noise_of", "safe", "verdict_summary"]
 
 log = logging.getLogger(__name__)
 Records = Mapping[str, Mapping[str, Any]]
@@ -119,82 +119,38 @@ def headline(rec: Mapping[str, Any]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------ one-line conclusions
-def _c_mvp0(r: Mapping[str, Any]) -> str:
-    parts = [f"{fmt(v)} at noise {fmt(n, 2)}" for n, v in zip(m(r, "noise_levels"), m(r, "r2"),
-                                                             strict=True)]
-    return "global Ridge R² " + ", ".join(parts)
+def _fact_text(value: Any) -> str:
+    """A fact's value as text: numbers by :func:`fmt`, lists and dicts item by item."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_fact_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_fact_text(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return str(value)
+    return fmt(value)
 
 
-def _c_mvp10(r: Mapping[str, Any]) -> str:
-    return (f"ΔR² (piecewise − global, same {m(r, 'n_covered')} covered stars) = "
-            f"{ci(m(r, 'delta_r2'), m(r, 'delta_lo'), m(r, 'delta_hi'))}; coverage "
-            f"{pct(m(r, 'coverage'))}")
+def declared_facts_text(rec: Mapping[str, Any]) -> str:
+    """Every fact the registry declares for the record's MVP: ``label: value unit; …``.
 
-
-def _c_mvp11(r: Mapping[str, Any]) -> str:
-    return (f"ΔR² = {ci(m(r, 'delta_r2'), m(r, 'delta_lo'), m(r, 'delta_hi'))}; "
-            f"{len(m(r, 'seeds'))} seeds {fmt(m(r, 'seeds_mean'))} ± {fmt(m(r, 'seeds_sd'))}; "
-            f"[M/H]-only keeps {pct(m(r, 'share_mh_only'))} of the gain, Teff-only "
-            f"{pct(m(r, 'share_teff_only'))}")
-
-
-def _c_mvp20(r: Mapping[str, Any]) -> str:
-    deltas = list(m(r, "delta_r2"))
-    worst = int(np.argmin(deltas))
-    return (f"matched expert − mixed model, mean over levels "
-            f"{ci(m(r, 'mean_delta_r2'), m(r, 'mean_delta_lo'), m(r, 'mean_delta_hi'))}; "
-            f"smallest at noise {fmt(m(r, 'delta_levels')[worst], 2)}: {fmt(deltas[worst])}; "
-            f"noise-0 expert at the highest noise: R² {fmt(m(r, 'noise0_expert_at_max'))}")
-
-
-def _c_mvp30(r: Mapping[str, Any]) -> str:
-    i = list(m(r, "ks")).index(m(r, "best_k"))
-    return (f"best K = {m(r, 'best_k')} (validation), ΔR² vs global "
-            f"{ci(m(r, 'delta_r2')[i], m(r, 'delta_lo')[i], m(r, 'delta_hi')[i])}; vs the "
-            f"physical [M/H] edges {ci(m(r, 'best_minus_physical'), m(r, 'best_minus_physical_lo'), m(r, 'best_minus_physical_hi'))}")  # noqa: E501
-
-
-def _c_mvp31(r: Mapping[str, Any]) -> str:
-    ret, lo, hi = (m(r, k) for k in ("retention", "retention_lo", "retention_hi"))
-    return (f"pseudo gate keeps {ci(ret[0], lo[0], hi[0], 2)} of the oracle gain (K = 2); "
-            f"physical edges {ci(ret[-1], lo[-1], hi[-1], 2)}; [M/H] predicted with R² "
-            f"{fmt(m(r, 'mh_r2'))}")
-
-
-def _c_mvp32(r: Mapping[str, Any]) -> str:
-    orders = list(m(r, "orders"))
-    i = orders.index(1) if 1 in orders else int(m(r, "best_order_true"))
-    return (f"order {orders[i]}: ΔR² vs global "
-            f"{ci(m(r, 'delta_r2_true')[i], m(r, 'delta_r2_lo_true')[i], m(r, 'delta_r2_hi_true')[i])} "  # noqa: E501
-            f"with true [M/H], {fmt(m(r, 'delta_r2_true_to_pred')[i])} with predicted [M/H]; "
-            f"{pct(m(r, 'share_moe_gain_true')[i])} of the 9-bin MoE gain")
-
-
-def _c_mvp40(r: Mapping[str, Any]) -> str:
-    d = {g: m(r, f"delta_r2.{g}") for g in ("oracle", "pseudo", "learned")}
-    return (f"ΔR² vs global: oracle {fmt(d['oracle'])}, pseudo {fmt(d['pseudo'])}, learned "
-            f"{fmt(d['learned'])}; pseudo keeps {pct(m(r, 'retention.pseudo'))} of the oracle "
-            "gain")
-
-
-def _c_mvp50(r: Mapping[str, Any]) -> str:
-    return (f"Ca II 8498 mean |w| = {fmt(m(r, 'ca8498_ratio_global'), 2)}× the mean (global "
-            f"model); top-10 energy share metal-poor {pct(m(r, 'topk_share_poor_mean'))} vs "
-            f"metal-rich {pct(m(r, 'topk_share_rich_mean'))}")
-
-
-_CONCLUSIONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "MVP-0": _c_mvp0, "MVP-1.0": _c_mvp10, "MVP-1.1": _c_mvp11, "MVP-2.0": _c_mvp20,
-    "MVP-3.0": _c_mvp30, "MVP-3.1": _c_mvp31, "MVP-3.2": _c_mvp32, "MVP-4.0": _c_mvp40,
-    "MVP-5.0": _c_mvp50,
-}
+    The same rule for every experiment: the label and unit come from
+    :data:`moehelpers.records.registry.FACTS`, the value from the record (through :func:`m`),
+    so no experiment has its own sentence here.
+    """
+    parts = []
+    for fact in registry.FACTS.get(rec["mvp_id"], ()):
+        label = fact.label.removesuffix(" (list)")
+        unit = f" {fact.unit}" if fact.unit else ""
+        parts.append(f"{label}: {_fact_text(m(rec, fact.name))}{unit}")
+    return "; ".join(parts)
 
 
 def conclusion(rec: Mapping[str, Any]) -> str:
-    """One computed sentence for the tracker (a generic one for unregistered experiments)."""
-    fn = _CONCLUSIONS.get(rec["mvp_id"])
-    if fn is not None:
-        return safe(fn, rec) or ""
+    """One computed sentence for the tracker: the record's declared facts and its verdicts
+    (for an experiment that declares none, its best headline R²)."""
+    if registry.FACTS.get(rec["mvp_id"]):
+        text = safe(declared_facts_text, rec) or ""
+        return f"{text}; {verdict_summary(rec)}" if text else verdict_summary(rec)
     rows = headline(rec)
     if len(rows):
         best = rows.loc[rows["r2"].idxmax()]
