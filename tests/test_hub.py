@@ -295,3 +295,22 @@ def test_large_data_check_lists_only_runs_of_100k_stars(tmp_path: Path) -> None:
     text = "".join(large_data_md(load_state(tmp_path)))
     assert "Run `large-0.2`: 100000 train / 10000 test, noise 0.2, 2 seeds" in text
     assert "Run `default`" not in text and "0.0501" in text and "not run yet" not in text
+
+
+def test_tracker_conclusion_is_the_declared_facts_with_labels(tmp_path: Path) -> None:
+    from moehelpers.book.hub_facts import conclusion
+    from moehelpers.records import registry
+
+    runs = tmp_path / "runs"
+    judged = [results.verdict(h, 1.0, 0.0, tests=h) for h in registry.mvp("MVP-5.0").hypotheses]
+    facts = {"ca8498_ratio_global": 2.5, "topk_share_poor_mean": 0.42,
+             "topk_share_rich_mean": 0.31}
+    _rec(runs, "default", "MVP-5.0", facts, judged)
+    text = conclusion(load_state(tmp_path).records["MVP-5.0"])
+    for fact in registry.FACTS["MVP-5.0"]:  # every declared fact, by its registry label
+        assert f"{fact.label}: " in text
+    assert "2.500" in text and "0.420" in text and text.endswith(f"{len(judged)} of "
+                                                                 f"{len(judged)} rules hold")
+    _rec(runs, "old", "MVP-5.0", {"ca8498_ratio_global": 2.5}, judged)  # an old record
+    old = load_state(tmp_path, primary="old").records["MVP-5.0"]
+    assert "lacks a field" in conclusion(old)  # said on the page, never a silent omission
