@@ -7,6 +7,7 @@ below it (``tests/test_layers.py`` walks every import and fails on an upward one
 layer           owns
 ==============  ===========================================================================
 utilities       :mod:`~moehelpers.errors` (one exception family), :mod:`~moehelpers.paths`,
+                :mod:`~moehelpers._lazy` (lazy re-exports),
                 :mod:`~moehelpers._validation` (input checks), :mod:`~moehelpers.metrics`
                 (R², MAE, RMSE, the one paired-bootstrap CI, retention)
 ``data``        spectra I/O, the embedded grid, fibre noise model, sampler, windows,
@@ -21,7 +22,8 @@ utilities       :mod:`~moehelpers.errors` (one exception family), :mod:`~moehelp
 ==============  ===========================================================================
 
 ``records`` imports only the utilities (a record never depends on how it was computed);
-``book`` may import everything. Each sub-package's ``__init__`` re-exports its public names.
+``book`` may import everything. Each sub-package's ``__init__`` re-exports its public names
+lazily (:mod:`moehelpers._lazy`).
 A notebook needs only ``from moehelpers import notebook`` (see :mod:`moehelpers.book.notebook`).
 """
 

@@ -5,6 +5,9 @@ Keep them small and generic (a few stars, a few dozen pixels) so every module's 
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,18 @@ import pytest
 
 from moehelpers.data.spectra import SpectraSet
 from moehelpers.errors import GridRangeError
+
+_STATS_DIR = tempfile.mkdtemp(prefix="moe-test-stats-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Statistics-store entries written by tests (notebooks included) go to a temporary folder,
+    never to the repository's ``data/cache`` or a user's ``$MOE_STATS_DIR``."""
+    os.environ["MOE_STATS_DIR"] = _STATS_DIR
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_STATS_DIR, ignore_errors=True)
 
 
 def random_spectraset(

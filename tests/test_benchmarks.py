@@ -78,3 +78,14 @@ def test_ridge_path_benchmark_tiny_reports_accuracy(tmp_path) -> None:
     assert acc < 1e-6  # refined solves: float64 accuracy
     names = [g["name"] for g in rec["goals"]]
     assert any("speed-up" in n for n in names) and any("prediction" in n for n in names)
+
+
+def test_shared_ridge_benchmark_tiny(tmp_path, tiny_data) -> None:
+    import shared_ridge
+
+    out = tmp_path / "sr.json"
+    rec = shared_ridge.main(["--data-path", str(tiny_data), "--n-train", "300", "--repeats",
+                             "1", "--out", str(out)])
+    assert rec["identical"] and rec["n_train"] == 300
+    assert min(rec["seconds"].values()) > 0 and rec["ratio_direct_over_hit"] > 0
+    assert json.loads(out.read_text())["benchmark"] == "shared_ridge"

@@ -416,3 +416,13 @@ def test_ml_grid_fit_recovers_labels_with_honest_sigma() -> None:
     assert np.median(sig[:, 1] / (level * np.sqrt(c.crlb1))) == pytest.approx(1.0, rel=0.2)
     with pytest.raises(ShapeMismatchError, match="pixels"):
         ml_grid_fit(grid, ds.flux[:, :100], sigma[:, :100])
+
+
+def test_at_levels_matches_levels_to_1e6_and_leaves_missing_ones_nan():
+    import pandas as pd
+
+    from moehelpers.book.ceiling_compare import at_levels
+
+    tab = pd.DataFrame({"noise_level": [0.1, 0.2 + 1e-9, 0.5], "r2_max_set": [0.95, 0.9, 0.7]})
+    got = at_levels(tab, "r2_max_set", [0.2, 0.5, 1.0, 0.1000004])
+    assert got[:2] == [0.9, 0.7] and np.isnan(got[2]) and got[3] == 0.95

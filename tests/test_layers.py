@@ -82,3 +82,31 @@ def test_subpackages_re_export_their_public_names():
         assert pkg.__all__, layer
         for name in pkg.__all__:
             assert hasattr(pkg, name), f"moehelpers.{layer}.{name}"
+
+
+def test_re_exports_are_lazy_and_complete():
+    # one import list per sub-package (its TYPE_CHECKING block) equals __all__, every name is
+    # the defining module's object, and importing a sub-package loads none of its modules
+    import importlib
+    import subprocess
+    import sys
+
+    from moehelpers._lazy import export_map
+
+    for layer in [*moehelpers.LAYERS[1:], "models.peers"]:
+        if layer == "book":
+            continue
+        pkg = importlib.import_module(f"moehelpers.{layer}")
+        table = export_map(pkg.__file__)
+        assert set(table) == set(pkg.__all__), f"moehelpers.{layer}"
+        for name, target in table.items():
+            module, attr = target.split(":")
+            assert getattr(pkg, name) is getattr(importlib.import_module(module), attr)
+        assert set(pkg.__all__) <= set(dir(pkg))
+        with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
+            pkg.not_a_name  # noqa: B018
+    code = ("import sys, moehelpers.evaluation as ev; "
+            "print(sorted(m for m in sys.modules if m.startswith('moehelpers.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert eval(out) == ["moehelpers._lazy", "moehelpers.errors", "moehelpers.evaluation"], out

@@ -15,15 +15,17 @@ import numpy as np
 import pytest
 
 from moehelpers import paths
-from moehelpers.engine.ridge import RidgeStats, grouped_stats
+from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor, RidgeStats, grouped_stats
 from moehelpers.engine.store import (
     StatsKey,
     StatsStore,
     array_fingerprint,
+    cached_ridge_fit,
+    cached_ridge_path,
     cached_ridge_stats,
     file_fingerprint,
 )
-from moehelpers.errors import MoEHelpersError
+from moehelpers.errors import InvalidParameterError, MoEHelpersError
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = StatsKey(dataset="d" * 64, split="train", rows="all", noise_level=0.2, noise_seed=42,
@@ -248,3 +250,73 @@ def test_cached_stats_key_includes_weights_and_chunking(tmp_path):
     cached_ridge_stats(BASE, X, y, store=store, chunk_size=7)
     assert store.misses == 3 and store.hits == 0
     assert plain.n == 60 and weighted.n == pytest.approx(w.sum())
+
+
+# ------------------------------------------------------------------ stored Ridge paths
+def ridge_data(n: int = 120, p: int = 9, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = (1.0 + 0.1 * rng.standard_normal((n, p))).astype(np.float32)
+    y = X @ rng.standard_normal(p) + 0.05 * rng.standard_normal(n)
+    return X[:80], y[:80], X[80:], y[80:]
+
+
+def test_cached_ridge_fit_equals_a_direct_fit_on_miss_and_hit(tmp_path):
+    X, y, Xv, yv = ridge_data()
+    direct = RidgeRegressor(DEFAULT_ALPHAS).fit(X, y, Xv, yv)
+    store = StatsStore(tmp_path)
+    miss = cached_ridge_fit(X, y, Xv, yv, store=store)
+    hit = cached_ridge_fit(X, y, Xv, yv, store=store)
+    assert (store.misses, store.hits) == (1, 1)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    for model in (miss, hit):
+        assert model.alpha_ == direct.alpha_
+        np.testing.assert_array_equal(model.coef_path_, direct.coef_path_)
+        np.testing.assert_array_equal(model.val_scores_, direct.val_scores_)
+        np.testing.assert_array_equal(model.predict(Xv), direct.predict(Xv))
+        assert (model.solver_, model.method_) == (direct.solver_, direct.method_)
+
+
+@pytest.mark.parametrize("change", ["flux", "target", "alphas", "intercept", "method"])
+def test_cached_ridge_path_misses_when_anything_that_determines_it_changes(tmp_path, change):
+    X, y, _, _ = ridge_data()
+    store = StatsStore(tmp_path)
+    cached_ridge_path(X, y, store=store)
+    X2, y2 = X.copy(), y.copy()
+    kw: dict = {}
+    if change == "flux":
+        X2[3, 4] = np.nextafter(X2[3, 4], np.float32(2))  # one pixel, one ulp
+    elif change == "target":
+        y2[0] += 1e-12
+    elif change == "alphas":
+        kw["alphas"] = (*DEFAULT_ALPHAS[:-1], np.nextafter(DEFAULT_ALPHAS[-1], 0))
+    elif change == "intercept":
+        kw["fit_intercept"] = False
+    else:
+        kw["method"] = "eigen"
+    path = cached_ridge_path(X2, y2, store=store, **kw)
+    assert (store.misses, store.hits) == (2, 0)
+    direct = RidgeRegressor(kw.get("alphas", DEFAULT_ALPHAS), fit_intercept=kw.get(
+        "fit_intercept", True), method=kw.get("method", "auto")).fit(X2, y2, *ridge_data()[2:])
+    np.testing.assert_array_equal(path.coefs, direct.coef_path_)
+
+
+def test_corrupt_ridge_path_entry_is_recomputed(tmp_path):
+    X, y, Xv, yv = ridge_data()
+    store = StatsStore(tmp_path)
+    first = cached_ridge_fit(X, y, Xv, yv, store=store)
+    entry = next(tmp_path.glob("*.npz"))
+    entry.write_bytes(entry.read_bytes()[:-40])  # truncated by a crash of another writer
+    again = cached_ridge_fit(X, y, Xv, yv, store=store)
+    assert store.discarded == 1 and store.misses == 2
+    np.testing.assert_array_equal(again.coef_, first.coef_)
+
+
+def test_fit_path_and_cached_fit_refuse_mismatched_settings(tmp_path):
+    X, y, Xv, yv = ridge_data()
+    path = cached_ridge_path(X, y, store=StatsStore(tmp_path))
+    with pytest.raises(InvalidParameterError, match="path was computed for"):
+        RidgeRegressor([0.1, 1.0]).fit_path(path, Xv, yv)
+    with pytest.raises(InvalidParameterError, match="sample weights"):
+        cached_ridge_fit(X, y, Xv, yv, store=StatsStore(tmp_path), solver="dual")
+    with pytest.raises(InvalidParameterError, match="validation"):
+        RidgeRegressor().fit_path(path)

@@ -25,8 +25,8 @@ from moehelpers.evaluation.ceiling_mc import ML_GRID_MODEL
 from moehelpers.records import registry
 from moehelpers.records import store as results
 
-__all__ = ["best_deployable", "best_recorded", "ceiling_headline_rows", "ceiling_metrics",
-           "fraction_of_ceiling", "headline_levels", "headline_levels_table",
+__all__ = ["at_levels", "best_deployable", "best_recorded", "ceiling_headline_rows",
+           "ceiling_metrics", "fraction_of_ceiling", "headline_levels", "headline_levels_table",
            "headline_sentence", "recorded_r2", "with_experts", "with_recorded"]
 
 _COLS = ["mvp_id", "model", "noise_level", "r2", "r2_lo", "r2_hi", "uses_true_labels"]
@@ -82,6 +82,12 @@ def recorded_r2(run: str = "default", runs_dir: str | Path | None = None
     return models, pd.DataFrame(status, columns=["mvp_id", "status"])
 
 
+def at_levels(table: pd.DataFrame, column: str, levels: Any) -> list[float]:
+    """``table[column]`` at each of ``levels`` (matched to 1e-6; NaN where the table lacks one)."""
+    lookup = dict(zip(np.round(table["noise_level"], 6), table[column], strict=True))
+    return [lookup.get(round(float(lv), 6), np.nan) for lv in levels]
+
+
 def fraction_of_ceiling(models: pd.DataFrame, ceiling: pd.DataFrame | None = None, *,
                         run: str = "default", runs_dir: str | Path | None = None
                         ) -> pd.DataFrame:
@@ -101,8 +107,7 @@ def fraction_of_ceiling(models: pd.DataFrame, ceiling: pd.DataFrame | None = Non
         out[col] = np.nan
     if tab is not None and len(out):
         for col in cols:
-            lookup = dict(zip(np.round(tab["noise_level"], 6), tab[col], strict=True))
-            out[col] = [lookup.get(round(lv, 6), np.nan) for lv in out["noise_level"]]
+            out[col] = at_levels(tab, col, out["noise_level"])
     ceiling_used = np.where(out["uses_true_labels"], out["r2_cond_set"], out["r2_max_set"])
     out["ceiling"] = ceiling_used
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -322,12 +327,8 @@ def with_recorded(scores: pd.DataFrame, run: str, runs_dir: str | Path | None = 
     """
     ceiling = ceiling_table(run, runs_dir)
     out = scores.copy()
-    if ceiling is None:
-        out["ceiling"] = np.nan
-    else:
-        lookup = dict(zip(np.round(ceiling["noise_level"], 6), ceiling["r2_max_set"],
-                          strict=True))
-        out["ceiling"] = [lookup.get(round(lv, 6), np.nan) for lv in out["noise_level"]]
+    out["ceiling"] = np.nan if ceiling is None else at_levels(ceiling, "r2_max_set",
+                                                              out["noise_level"])
     with np.errstate(divide="ignore", invalid="ignore"):
         out["share_of_ceiling"] = np.where(out["ceiling"] > 0, out["r2"] / out["ceiling"],
                                            np.nan)

@@ -423,6 +423,19 @@ class RidgeRegressor(RegressorMixin, BaseEstimator):
         )
         return self._set_path(path, X_val, y_val)
 
+    def fit_path(self, path: RidgePath, X_val: Any = None, y_val: Any = None) -> RidgeRegressor:
+        """Take a computed :class:`RidgePath` (e.g. a stored one) and choose α on validation.
+
+        The path's α grid must be this estimator's ``alphas``.
+        """
+        alphas = self._checked_alphas(X_val, y_val)
+        if not np.array_equal(np.asarray(path.alphas, dtype=float), alphas):
+            raise InvalidParameterError(
+                f"The path was computed for α = {np.asarray(path.alphas).tolist()}, but this "
+                f"estimator has alphas = {alphas.tolist()}. Build the estimator with the path's "
+                "α grid, or recompute the path.")
+        return self._set_path(path, X_val, y_val)
+
     def _set_path(self, path: RidgePath, X_val: Any, y_val: Any) -> RidgeRegressor:
         if X_val is not None:
             sel = path.select(X_val, y_val)

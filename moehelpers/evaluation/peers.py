@@ -41,6 +41,7 @@ from moehelpers._validation import check_choice
 from moehelpers.data.grid import SpectralGrid
 from moehelpers.data.splits import Splits, bin_pixels, noisy_splits
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor
+from moehelpers.engine.store import cached_ridge_fit
 from moehelpers.errors import DataFileNotFoundError, InvalidParameterError, ShapeMismatchError
 from moehelpers.evaluation.ceiling import compute_ceiling, dataset_kind
 from moehelpers.evaluation.ceiling_mc import ML_GRID_MODEL, ml_grid_fit
@@ -452,7 +453,8 @@ def evaluate_levels(splits: Splits, levels: Sequence[float], *,
     settings_used: dict[str, Any] = {}
     for level in levels:
         X = noisy(level)
-        ridge = RidgeRegressor().fit(X["train"], splits.train.y, X["val"], splits.val.y)
+        # the same noisy training flux as MVP-0's global Ridge: its path is shared (store)
+        ridge = cached_ridge_fit(X["train"], splits.train.y, X["val"], splits.val.y)
         res = evaluate_peers(**peer_inputs(splits, level, seed, noisy=X),
                              baseline=ridge.predict(X["test"]), baseline_name="global Ridge",
                              truth=truth, models=models, settings=settings, n_boot=n_boot,

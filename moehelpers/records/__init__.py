@@ -6,42 +6,47 @@ Imports only the top-level utilities: a record never depends on how it was compu
 
 from __future__ import annotations
 
-from moehelpers.records.references import (
-    ABLATIONS,
-    LABEL,
-    NEVER_RUN,
-    ORIGINAL,
-    mvp2_by_noise,
-    original_r2_by_noise,
-    reference_for,
-)
-from moehelpers.records.registry import (
-    HYPOTHESES,
-    MVP,
-    MVPS,
-    PHASES,
-    Hypothesis,
-    mvp,
-    notebook_records,
-    notebook_title,
-    verdict_matches,
-)
-from moehelpers.records.store import (
-    RUNS_DIR_ENV,
-    SCHEMA_VERSION,
-    content_hash,
-    file_identity,
-    list_runs,
-    load_record,
-    load_records,
-    metrics_table,
-    record,
-    record_path,
-    resolve_runs_dir,
-    table,
-    verdict,
-    verdicts_table,
-)
+from typing import TYPE_CHECKING
+
+from moehelpers._lazy import lazy_exports
+
+if TYPE_CHECKING:  # the re-exports; at run time each loads on first use (moehelpers._lazy)
+    from moehelpers.records.references import (
+        ABLATIONS,
+        LABEL,
+        NEVER_RUN,
+        ORIGINAL,
+        mvp2_by_noise,
+        original_r2_by_noise,
+        reference_for,
+    )
+    from moehelpers.records.registry import (
+        HYPOTHESES,
+        MVP,
+        MVPS,
+        PHASES,
+        Hypothesis,
+        mvp,
+        notebook_records,
+        notebook_title,
+        verdict_matches,
+    )
+    from moehelpers.records.store import (
+        RUNS_DIR_ENV,
+        SCHEMA_VERSION,
+        content_hash,
+        file_identity,
+        list_runs,
+        load_record,
+        load_records,
+        metrics_table,
+        record,
+        record_path,
+        resolve_runs_dir,
+        table,
+        verdict,
+        verdicts_table,
+    )
 
 __all__ = [
     "ABLATIONS",
@@ -75,3 +80,5 @@ __all__ = [
     "verdict_matches",
     "verdicts_table",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__)

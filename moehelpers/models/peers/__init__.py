@@ -5,10 +5,15 @@ and a StarNet-style CNN. Each fits the noisy flux; the error array enters only a
 
 from __future__ import annotations
 
-from moehelpers.models.peers._common import LABELS, FitResult, batched_lm, bin_ivar
-from moehelpers.models.peers.cannon import CannonModel, monomial_exponents
-from moehelpers.models.peers.cnn import CNNRegressor
-from moehelpers.models.peers.emulator import EmulatorFit, fit_scatter
+from typing import TYPE_CHECKING
+
+from moehelpers._lazy import lazy_exports
+
+if TYPE_CHECKING:  # the re-exports; at run time each loads on first use (moehelpers._lazy)
+    from moehelpers.models.peers._common import LABELS, FitResult, batched_lm, bin_ivar
+    from moehelpers.models.peers.cannon import CannonModel, monomial_exponents
+    from moehelpers.models.peers.cnn import CNNRegressor
+    from moehelpers.models.peers.emulator import EmulatorFit, fit_scatter
 
 __all__ = [
     "LABELS",
@@ -21,3 +26,5 @@ __all__ = [
     "fit_scatter",
     "monomial_exponents",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__)
