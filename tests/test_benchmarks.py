@@ -89,3 +89,18 @@ def test_shared_ridge_benchmark_tiny(tmp_path, tiny_data) -> None:
     assert rec["identical"] and rec["n_train"] == 300
     assert min(rec["seconds"].values()) > 0 and rec["ratio_direct_over_hit"] > 0
     assert json.loads(out.read_text())["benchmark"] == "shared_ridge"
+
+
+def test_ml_fit_benchmark_tiny(tmp_path, tiny_data) -> None:
+    from moehelpers.data.grid import DEFAULT_GRID_PATH
+
+    if not DEFAULT_GRID_PATH.is_file():
+        pytest.skip("needs the embedded grid (the tiny data are then drawn from it)")
+    import ml_fit
+
+    out = tmp_path / "ml.json"
+    rec = ml_fit.main(["--data-path", str(tiny_data), "--n-stars", "40", "--repeats", "1",
+                       "--out", str(out)])
+    assert rec["identical"] and rec["n_stars"] == 40
+    assert min(rec["seconds"].values()) > 0
+    assert json.loads(out.read_text())["benchmark"] == "ml_fit"

@@ -426,3 +426,19 @@ def test_at_levels_matches_levels_to_1e6_and_leaves_missing_ones_nan():
     tab = pd.DataFrame({"noise_level": [0.1, 0.2 + 1e-9, 0.5], "r2_max_set": [0.95, 0.9, 0.7]})
     got = at_levels(tab, "r2_max_set", [0.2, 0.5, 1.0, 0.1000004])
     assert got[:2] == [0.9, 0.7] and np.isnan(got[2]) and got[3] == 0.95
+
+
+def test_fisher_of_a_clean_star_does_not_depend_on_its_batch() -> None:
+    # the all-pixels-valid fast path and the masked path give the same bits for a clean star
+    rng = np.random.default_rng(5)
+    jac = rng.normal(size=(2, 30, 3))
+    sigma = rng.uniform(0.5, 2.0, (2, 30))
+    alone, nbad_alone = fisher(jac[:1], sigma[:1])
+    sigma[1, 4] = 0.0  # the second star has a bad pixel: the batch takes the masked path
+    both, nbad = fisher(jac, sigma)
+    assert np.array_equal(both[0], alone[0]) and nbad_alone[0] == 0 and list(nbad) == [0, 1]
+    # σ so small that 1/σ² overflows carries no weight either (not an infinite Fisher matrix)
+    tiny = sigma[:1].copy()
+    tiny[0, 4] = 1e-200
+    F, nb = fisher(jac[:1], tiny)
+    assert nb[0] == 1 and np.all(np.isfinite(F))

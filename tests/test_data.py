@@ -317,6 +317,9 @@ def test_noisy_is_deterministic_and_has_the_right_statistics(make_spectraset) ->
     np.testing.assert_array_equal(ss.noisy(0.0, seed=1), ss.flux)
     assert ss.noisy(0.0, seed=1) is not ss.flux
     assert (ss.noisy(20.0, seed=2, clip=True) >= 0).all()
+    # the documented draw, exactly: flux + level · error · N(0, 1) from default_rng(seed)
+    draw = np.random.default_rng(44).standard_normal(ss.flux.shape, dtype=np.float32)
+    np.testing.assert_array_equal(a, draw * np.float32(0.5) * ss.error + ss.flux)
 
 
 def test_noise_of_first_rows_does_not_depend_on_n(shards) -> None:

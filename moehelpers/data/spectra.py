@@ -334,11 +334,11 @@ class SpectraSet:
             rng = np.random.default_rng(seed)
             out = np.empty(self.flux.shape, dtype=np.float32)
             for rows in _row_chunks(*self.flux.shape):
-                draw = rng.standard_normal(out[rows].shape, dtype=np.float32)
+                draw = out[rows]  # drawn in place: the same stream as a fresh array
+                rng.standard_normal(dtype=np.float32, out=draw)
                 draw *= np.float32(level)
                 draw *= self.error[rows]
                 draw += self.flux[rows]
-                out[rows] = draw
         if clip:
             np.maximum(out, 0, out=out)
         return out

@@ -201,9 +201,15 @@ def flux_jacobian(grid: SpectralGrid, teff: ArrayLike, logg: ArrayLike, mh: Arra
         w = max(1, min(int(median_window), p // 2))
         near = np.argsort(flux, axis=1)[:, p // 2 - w:p // 2 + w]
         dmed = jac[rows, near, :].mean(axis=1)  # (N, 3)
-        jac = jac / med[:, None, None] - flux[:, :, None] * (dmed / med[:, None] ** 2)[:, None]
-        flux = flux / med[:, None]
-    return flux, jac * LABEL_SCALE
+        # jac / med − flux · dmed / med², in place one label at a time (no (N, P, 3)
+        # temporaries; the same operations, so the same bits)
+        jac /= med[:, None, None]
+        coef = dmed / med[:, None] ** 2
+        for k in range(jac.shape[2]):
+            jac[:, :, k] -= flux * coef[:, k, None]
+        flux /= med[:, None]
+    jac *= LABEL_SCALE
+    return flux, jac
 
 
 # --------------------------------------------------------------------------- Fisher
@@ -229,6 +235,16 @@ def fisher(jac: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ShapeMismatchError(f"jac must be (N, P, K); got shape {jac.shape}.")
     with np.errstate(divide="ignore", invalid="ignore"):
         w = 1.0 / sigma**2
+    if np.isfinite(jac).all() and (sigma > 0).all() and np.isfinite(w).all():
+        # every pixel counts (the usual case): no masked copies of the (N, P, K) Jacobian;
+        # the same product, so the same bits as the masked path
+        return np.einsum("npk,np,npl->nkl", jac, w, jac), np.zeros(jac.shape[0], dtype=np.int64)
+    return _fisher_masked(jac, sigma, w)
+
+
+def _fisher_masked(jac: np.ndarray, sigma: np.ndarray, w: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fisher` with weight 0 for every bad pixel (also ``benchmarks/ml_fit.py``)."""
     bad = ~np.isfinite(w) | (sigma <= 0) | ~np.isfinite(sigma) | ~np.isfinite(jac).all(axis=2)
     w = np.where(bad, 0.0, w)
     jz = np.where(bad[..., None], 0.0, jac)
