@@ -118,9 +118,11 @@ def test_conclusions_across_runs_say_which_hold_on_both(tmp_path: Path) -> None:
     assert conc.loc["H1.2", "agree"] == "differs"
     assert conc.loc["H1.2", "distorted"] == "not supported"
     assert conc.loc["H1.3", "agree"] == ""  # judged by neither run
+    assert conc.loc["H1.3", "distorted"] == "not in this run"  # the run holds other records
     page = _fragments(tmp_path)["runs.md"]
     line = next(x for x in page.splitlines() if x.startswith("| H1.2 |"))
     assert "✓ supported" in line and "✗ not supported" in line and line.endswith("differs |")
+    assert "| H1.3 | · not in this run | · not in this run |" in page
 
 
 def test_unregistered_experiment_joins_through_its_headline_table(tmp_path: Path) -> None:

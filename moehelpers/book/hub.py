@@ -44,7 +44,15 @@ from moehelpers.book.hub_facts import (
     verdict_summary,
 )
 from moehelpers.book.hub_figures import dependency_svg, r2_vs_noise_html
-from moehelpers.book.hub_state import ICONS, HubState, all_statuses, evidence, load_state
+from moehelpers.book.hub_state import (
+    ICONS,
+    NOT_EVALUABLE,
+    NOT_RUN,
+    HubState,
+    all_statuses,
+    evidence,
+    load_state,
+)
 from moehelpers.book.report import fmt
 from moehelpers.records import references
 from moehelpers.records.registry import HYPOTHESES, MVPS, PHASES, mvp, notebook_title
@@ -257,6 +265,10 @@ def main_model(mvp_id: str, model: str) -> bool:
     return mvp_id not in _KNOWN
 
 
+#: Status, in the conclusions across runs, of a hypothesis no notebook of a partial run judges.
+NOT_IN_RUN = "not in this run"
+
+
 def cross_run_table(state: HubState) -> pd.DataFrame:
     """Long table of every headline model in every run (``run, label, noise_level, r2…``)."""
     frames = []
@@ -283,9 +295,10 @@ def conclusions_across_runs(state: HubState) -> pd.DataFrame:
     *not run yet* nor *not evaluable*) reached the same status, ``"differs"`` when two such
     runs disagree, and ``""`` when fewer than two runs judged it. Runs differ by their
     parameters (noise level, ``flux_kind``, sizes): a conclusion that holds on the physical
-    and on the distorted-continuum run does not rest on the continuum shape.
+    and on the distorted-continuum run does not rest on the continuum shape. A run that
+    holds records, but none that judges the hypothesis (a run of some notebooks only, e.g.
+    the §6.2 large-data runs of MVP-1.1), says :data:`NOT_IN_RUN` instead of *not run yet*.
     """
-    from moehelpers.book.hub_state import NOT_EVALUABLE, NOT_RUN
 
     runs = list(state.runs)
     rows = []
@@ -294,7 +307,7 @@ def conclusions_across_runs(state: HubState) -> pd.DataFrame:
         judged = []
         for name in runs:
             status = all_statuses(state.runs[name].records)[h.id][0]
-            row[name] = status
+            row[name] = NOT_IN_RUN if status == NOT_RUN and state.runs[name].records else status
             if status not in (NOT_EVALUABLE, NOT_RUN):
                 judged.append(status)
         row["agree"] = "" if len(judged) < 2 else ("same" if len(set(judged)) == 1
@@ -342,7 +355,8 @@ def runs_md(state: HubState) -> str:
                    "*same*: every run that could judge it reached the same status, "
                    "*differs*: two runs disagree)\n")
         out.append(_table(["#", *(f"`{r}`" for r in state.runs), "agree"],
-                          [[r["hypothesis"], *(f"{ICONS[r[n]]} {r[n]}" for n in state.runs),
+                          [[r["hypothesis"],
+                            *(f"{ICONS.get(r[n], ICONS[NOT_RUN])} {r[n]}" for n in state.runs),
                             r["agree"]] for _, r in conc.iterrows()]))
     long = cross_run_table(state)
     if len(long):
