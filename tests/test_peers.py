@@ -392,3 +392,28 @@ def test_evaluate_levels_with_the_true_model_on_grid_spectra(make_spectraset):
     assert set(res.seconds_per_model()) == {"ridge init", "cannon", ML_GRID_MODEL}
     with pytest.raises(InvalidParameterError, match="levels"):
         evaluate_levels(splits, [0.0], noisy=lambda lv: {}, seed=7)
+
+
+def test_cnn_beside_the_chi2_fits_gives_the_same_results_as_one_after_another():
+    """``overlap_cnn``: the CNN on its own thread changes no number (at the same threads)."""
+    rng = np.random.default_rng(11)
+    level = 0.5
+    sets = {}
+    for s, n, seed in (("train", 400, 0), ("val", 100, 1), ("test", 120, 2)):
+        lab, flux, sig, _ = _smooth_toy(seed, n, p=32)
+        err = sig * 2.0
+        sets[s] = (lab, flux, err, flux + level * err * rng.normal(size=flux.shape))
+    base = sets["test"][0][:, 1] + rng.normal(0, 0.6, 120)
+    args = ({s: v[3] for s, v in sets.items()}, sets["train"][1],
+            {s: v[2] for s, v in sets.items()}, {s: v[0] for s, v in sets.items()}, level)
+    results = []
+    for overlap in (True, False):
+        st = PeerSettings(bin_factor=2, emulator_hidden=16, emulator_epochs=3, cnn_epochs=2,
+                          cnn_bin_factor=2, cnn_dense=(16, 8), device="cpu", n_threads=1,
+                          overlap_cnn=overlap)
+        results.append(evaluate_peers(*args, baseline=base, settings=st, n_boot=50, seed=3))
+    together, apart = results
+    pd.testing.assert_frame_equal(together.predictions, apart.predictions, check_exact=True)
+    pd.testing.assert_frame_equal(together.scores, apart.scores, check_exact=True)
+    assert list(together.timings["model"]) == ["ridge init", "cannon", "emulator", "cnn"]
+    assert together.settings["overlap_cnn"] and not apart.settings["overlap_cnn"]
