@@ -287,14 +287,20 @@ def test_missing_torch_raises_the_clear_error(monkeypatch: pytest.MonkeyPatch):
     CannonModel().fit(noisy, lab, 1 / sig**2)  # the Cannon needs no torch
 
 
-def test_evaluate_peers_tables_on_a_toy():
-    rng = np.random.default_rng(7)
-    level = 0.5
+def _toy_splits(rng: np.random.Generator, level: float, sizes: tuple[int, int, int]) -> dict:
+    """split → (labels, noiseless flux, σ at noise level 1, noisy flux at ``level``)."""
     sets = {}
-    for s, n, seed in (("train", 600, 0), ("val", 150, 1), ("test", 200, 2)):
+    for s, n, seed in zip(("train", "val", "test"), sizes, (0, 1, 2), strict=True):
         lab, flux, sig, _ = _smooth_toy(seed, n, p=32)
         err = sig * 2.0  # σ at noise level 1
         sets[s] = (lab, flux, err, flux + level * err * rng.normal(size=flux.shape))
+    return sets
+
+
+def test_evaluate_peers_tables_on_a_toy():
+    rng = np.random.default_rng(7)
+    level = 0.5
+    sets = _toy_splits(rng, level, (600, 150, 200))
     y = sets["test"][0][:, 1]
     base = y + rng.normal(0, 0.6, y.size)
     crlb = np.full(y.size, 0.05)
@@ -398,11 +404,7 @@ def test_cnn_beside_the_chi2_fits_gives_the_same_results_as_one_after_another():
     """``overlap_cnn``: the CNN on its own thread changes no number (at the same threads)."""
     rng = np.random.default_rng(11)
     level = 0.5
-    sets = {}
-    for s, n, seed in (("train", 400, 0), ("val", 100, 1), ("test", 120, 2)):
-        lab, flux, sig, _ = _smooth_toy(seed, n, p=32)
-        err = sig * 2.0
-        sets[s] = (lab, flux, err, flux + level * err * rng.normal(size=flux.shape))
+    sets = _toy_splits(rng, level, (400, 100, 120))
     base = sets["test"][0][:, 1] + rng.normal(0, 0.6, 120)
     args = ({s: v[3] for s, v in sets.items()}, sets["train"][1],
             {s: v[2] for s, v in sets.items()}, {s: v[0] for s, v in sets.items()}, level)
