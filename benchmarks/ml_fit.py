@@ -55,12 +55,8 @@ def _normalise_out_of_place(flux: np.ndarray, jac: np.ndarray, med: np.ndarray,
 
 def _normalise_in_place(flux: np.ndarray, jac: np.ndarray, med: np.ndarray,
                         dmed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The same operations in place, one label at a time (as ``flux_jacobian`` does now)."""
-    jac /= med[:, None, None]
-    coef = dmed / med[:, None] ** 2
-    for k in range(jac.shape[2]):
-        jac[:, :, k] -= flux * coef[:, k, None]
-    flux /= med[:, None]
+    """What ``flux_jacobian`` does now: ``ceiling._divide_by_median``, then the label scale."""
+    ceiling._divide_by_median(flux, jac, med, dmed)
     jac *= ceiling.LABEL_SCALE
     return flux, jac
 

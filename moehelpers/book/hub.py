@@ -47,6 +47,7 @@ from moehelpers.book.hub_figures import dependency_svg, r2_vs_noise_html
 from moehelpers.book.hub_state import (
     ICONS,
     NOT_EVALUABLE,
+    NOT_IN_RUN,
     NOT_RUN,
     HubState,
     all_statuses,
@@ -265,10 +266,6 @@ def main_model(mvp_id: str, model: str) -> bool:
     return mvp_id not in _KNOWN
 
 
-#: Status, in the conclusions across runs, of a hypothesis no notebook of a partial run judges.
-NOT_IN_RUN = "not in this run"
-
-
 def cross_run_table(state: HubState) -> pd.DataFrame:
     """Long table of every headline model in every run (``run, label, noise_level, r2…``)."""
     frames = []
@@ -356,7 +353,7 @@ def runs_md(state: HubState) -> str:
                    "*differs*: two runs disagree)\n")
         out.append(_table(["#", *(f"`{r}`" for r in state.runs), "agree"],
                           [[r["hypothesis"],
-                            *(f"{ICONS.get(r[n], ICONS[NOT_RUN])} {r[n]}" for n in state.runs),
+                            *(f"{ICONS[r[n]]} {r[n]}" for n in state.runs),
                             r["agree"]] for _, r in conc.iterrows()]))
     long = cross_run_table(state)
     if len(long):

@@ -133,7 +133,11 @@ def load_state(root: Path, runs_dir: Path | None = None,
 SUPPORTED, REJECTED, PARTLY, NOT_EVALUABLE, NOT_RUN = (
     "supported", "not supported", "partly supported", "not evaluable", "not run yet")
 # plain symbols: DejaVu and most system fonts have them, emoji fonts are not everywhere
-ICONS = {SUPPORTED: "✓", REJECTED: "✗", PARTLY: "⚠", NOT_EVALUABLE: "?", NOT_RUN: "·"}
+#: Status, in the conclusions across runs, of a hypothesis that no notebook of a run holding
+#: other records judges (a run of some notebooks only, e.g. the §6.2 runs of MVP-1.1).
+NOT_IN_RUN = "not in this run"
+ICONS = {SUPPORTED: "✓", REJECTED: "✗", PARTLY: "⚠", NOT_EVALUABLE: "?", NOT_RUN: "·",
+         NOT_IN_RUN: "·"}
 
 
 def evidence(h: Hypothesis, records: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -201,15 +201,23 @@ def flux_jacobian(grid: SpectralGrid, teff: ArrayLike, logg: ArrayLike, mh: Arra
         w = max(1, min(int(median_window), p // 2))
         near = np.argsort(flux, axis=1)[:, p // 2 - w:p // 2 + w]
         dmed = jac[rows, near, :].mean(axis=1)  # (N, 3)
-        # jac / med − flux · dmed / med², in place one label at a time (no (N, P, 3)
-        # temporaries; the same operations, so the same bits)
-        jac /= med[:, None, None]
-        coef = dmed / med[:, None] ** 2
-        for k in range(jac.shape[2]):
-            jac[:, :, k] -= flux * coef[:, k, None]
-        flux /= med[:, None]
+        _divide_by_median(flux, jac, med, dmed)
     jac *= LABEL_SCALE
     return flux, jac
+
+
+def _divide_by_median(flux: np.ndarray, jac: np.ndarray, med: np.ndarray,
+                      dmed: np.ndarray) -> None:
+    """``flux /= med`` and ``jac = jac / med − flux · dmed / med²``, both in place.
+
+    One label at a time, so no (N, P, 3) temporaries; the same operations as the
+    out-of-place expression, so the same bits (``benchmarks/ml_fit.py`` checks both).
+    """
+    jac /= med[:, None, None]
+    coef = dmed / med[:, None] ** 2
+    for k in range(jac.shape[2]):
+        jac[:, :, k] -= flux * coef[:, k, None]
+    flux /= med[:, None]
 
 
 # --------------------------------------------------------------------------- Fisher
