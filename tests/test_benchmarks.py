@@ -104,3 +104,15 @@ def test_ml_fit_benchmark_tiny(tmp_path, tiny_data) -> None:
     assert rec["identical"] and rec["n_stars"] == 40
     assert min(rec["seconds"].values()) > 0
     assert json.loads(out.read_text())["benchmark"] == "ml_fit"
+
+
+def test_dual_solve_benchmark_tiny(tmp_path) -> None:
+    import dual_solve
+
+    out = tmp_path / "dual.json"
+    rec = dual_solve.main(["--n", "40", "500", "--p", "64", "--order", "2", "--out", str(out)])
+    (row,) = rec["sizes"]  # n = 500 ≥ 3 × 64 features: not a dual case, skipped
+    assert row["n"] == 40 and row["features"] == 192
+    assert row["same_alpha"] and row["max_rel_prediction_diff"] < 1e-6
+    assert row["primal_s"] > 0 and row["dual_s"] > 0
+    assert json.loads(out.read_text())["benchmark"] == "dual_solve"

@@ -46,6 +46,29 @@ def test_equals_ridge_on_explicit_features(order: int, fit_intercept: bool) -> N
     assert model.coef_blocks_.shape == (order + 1, X.shape[1])
 
 
+@pytest.mark.parametrize("search", ["grid", "walk"])
+def test_dual_solve_from_rows_equals_the_moment_fit(search: str) -> None:
+    """Fewer rows (50) than features (3 × 40): fit_moments(train=...) and fit() take the dual
+    system; both give the primal model, α and validation scores."""
+    rng = np.random.default_rng(5)
+    X, m = rng.normal(size=(50, 40)), rng.uniform(-2.5, 0.5, 50)
+    y = X[:, 0] + m * X[:, 1] + 0.1 * rng.normal(size=50)
+    Xv, mv = rng.normal(size=(30, 40)), rng.uniform(-2.5, 0.5, 30)
+    yv = Xv[:, 0] + mv * Xv[:, 1]
+    alphas = [1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    moments = moment_stats(X, y, (m - m.mean()) / m.std(), 4)
+    primal = ConditionalRidge(2, alphas, alpha_search=search).fit_moments(
+        moments, m.mean(), m.std(), Xv, yv, mv)
+    for model in (ConditionalRidge(2, alphas, alpha_search=search).fit_moments(
+                      moments, m.mean(), m.std(), Xv, yv, mv, train=(X, y, m)),
+                  ConditionalRidge(2, alphas, alpha_search=search).fit(X, y, m, Xv, yv, mv),
+                  ConditionalRidge(2, alphas, alpha_search=search, solver="dual").fit(
+                      X, y, m, Xv, yv, mv)):
+        assert model.alpha_ == primal.alpha_
+        np.testing.assert_allclose(model.val_scores_, primal.val_scores_, atol=1e-9)
+        np.testing.assert_allclose(model.predict(Xv, mv), primal.predict(Xv, mv), atol=1e-8)
+
+
 def test_order_zero_is_plain_ridge_and_m_is_ignored() -> None:
     X, y, m = _data(300)
     Xv, yv, mv = _data(100, seed=1)

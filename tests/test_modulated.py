@@ -45,9 +45,11 @@ def _wide(X, Z, model):
 
 @pytest.mark.parametrize("terms", [["m"], ["m", "t"], ["m", "t", "m*t"], PP])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_equals_sklearn_ridge_on_the_explicit_wide_design(terms, fit_intercept) -> None:
+@pytest.mark.parametrize("solver", ["primal", "dual"])
+def test_equals_sklearn_ridge_on_the_explicit_wide_design(terms, fit_intercept, solver) -> None:
     X, y, Z = _data(500)
-    model = ModulatedRidge(terms, 0.5, fit_intercept=fit_intercept, chunk_size=64).fit(X, y, Z)
+    model = ModulatedRidge(terms, 0.5, fit_intercept=fit_intercept, chunk_size=64,
+                           solver=solver).fit(X, y, Z)
     V = model.scaling_.transform(Z)
     np.testing.assert_allclose(V.mean(axis=0), 0, atol=1e-12)  # standardised on train
     np.testing.assert_allclose(V.std(axis=0), 1, atol=1e-12)
@@ -63,11 +65,13 @@ def test_equals_sklearn_ridge_on_the_explicit_wide_design(terms, fit_intercept) 
 
 
 @pytest.mark.parametrize("search", ["grid", "walk"])
-def test_alpha_on_validation_matches_the_explicit_design(search: str) -> None:
+@pytest.mark.parametrize("solver", ["primal", "dual"])
+def test_alpha_on_validation_matches_the_explicit_design(search: str, solver: str) -> None:
     X, y, Z = _data(400)
     Xv, yv, Zv = _data(150, seed=1)
     alphas = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
-    model = ModulatedRidge(PP, alphas, alpha_search=search).fit(X, y, Z, Xv, yv, Zv)
+    model = ModulatedRidge(PP, alphas, alpha_search=search, solver=solver).fit(X, y, Z, Xv, yv,
+                                                                               Zv)
     ref = RidgeRegressor(alphas, solver="primal").fit(_wide(X, Z, model), y,
                                                       _wide(Xv, Zv, model), yv)
     assert model.alpha_ == ref.alpha_
@@ -76,6 +80,42 @@ def test_alpha_on_validation_matches_the_explicit_design(search: str) -> None:
     np.testing.assert_allclose(model.coef_, ref.coef_, rtol=0, atol=1e-8)
     if search == "walk":
         assert seen.sum() < len(alphas)
+
+
+def test_fewer_rows_than_features_solve_the_dual_system_and_give_the_same_model(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """n = 40 rows, (5+1)·30 = 180 features: "auto" solves the 40 × 40 kernel system, from
+    fit() and from fit_stats(train=...), and the model equals the primal one."""
+    X, y, Z = _data(40, p=30)
+    Xv, yv, Zv = _data(60, p=30, seed=1)
+    alphas = [1e-3, 1e-1, 10.0, 1e3]
+    primal = ModulatedRidge(PP, alphas, solver="primal").fit(X, y, Z, Xv, yv, Zv)
+    scaling = ModulatorScaling.fit(Z, names=("m", "t"))
+    stats = modulated_stats(X, y, scaling.transform(Z), gram_monomials(term_exponents(PP,
+                                                                                      "mt")))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the primal system was solved")
+
+    monkeypatch.setattr(ModulatedRidge, "_solve", refuse)
+    for model in (ModulatedRidge(PP, alphas).fit(X, y, Z, Xv, yv, Zv),
+                  ModulatedRidge(PP, alphas).fit_stats(stats, scaling, Xv, yv, Zv,
+                                                       train=(X, y, Z))):
+        assert model.alpha_ == primal.alpha_
+        np.testing.assert_allclose(model.val_scores_, primal.val_scores_, atol=1e-9)
+        np.testing.assert_allclose(model.coef_, primal.coef_, rtol=0,
+                                   atol=1e-8 * np.abs(primal.coef_).max())
+        np.testing.assert_allclose(model.predict(Xv, Zv), primal.predict(Xv, Zv), atol=1e-8)
+    monkeypatch.undo()
+    # without rows fit_stats stays primal; a forced dual without rows, or rows that are not
+    # the statistics' own, are refused
+    ModulatedRidge(PP, alphas).fit_stats(stats, scaling, Xv, yv, Zv)
+    with pytest.raises(InvalidParameterError, match="needs the training rows"):
+        ModulatedRidge(PP, alphas, solver="dual").fit_stats(stats, scaling, Xv, yv, Zv)
+    with pytest.raises(ShapeMismatchError, match="40"):
+        ModulatedRidge(PP, alphas).fit_stats(stats, scaling, Xv, yv, Zv, train=(Xv, yv, Zv))
+    with pytest.raises(InvalidParameterError, match="solver"):
+        ModulatedRidge(PP, alphas, solver="kernel").fit(X, y, Z, Xv, yv, Zv)
 
 
 def test_walk_starts_where_asked() -> None:

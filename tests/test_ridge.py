@@ -230,6 +230,32 @@ def test_estimator_matches_path_and_stats(split):
     np.testing.assert_allclose(streamed.predict(Xv), model.predict(Xv), rtol=1e-6)
 
 
+def test_fit_stats_with_fewer_rows_than_features_solves_the_dual_from_the_rows(
+        monkeypatch: pytest.MonkeyPatch):
+    """train=(X, y) beside the statistics: n = 40 < P = 120 takes the 40 × 40 kernel (the
+    primal path is never called) and gives the primal model; rows not the statistics' own
+    are refused."""
+    X, y = spectra(40, 120)
+    Xv, yv = spectra(30, 120, seed=1)
+    stats = RidgeStats.from_data(X, y, chunk_size=16)
+    primal = RidgeRegressor(alphas=DEFAULT_ALPHAS).fit_stats(stats, Xv, yv)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the primal system was solved")
+
+    monkeypatch.setattr(ridge_mod, "ridge_path_from_stats", refuse)
+    dual = RidgeRegressor(alphas=DEFAULT_ALPHAS).fit_stats(stats, Xv, yv, train=(X, y))
+    assert dual.alpha_ == primal.alpha_
+    np.testing.assert_allclose(dual.val_scores_, primal.val_scores_, atol=1e-9)
+    np.testing.assert_allclose(dual.predict(Xv), primal.predict(Xv), rtol=1e-8, atol=1e-10)
+    with pytest.raises(ShapeMismatchError, match="40 rows"):
+        RidgeRegressor(alphas=DEFAULT_ALPHAS).fit_stats(stats, Xv, yv, train=(Xv, yv))
+    monkeypatch.undo()
+    big = RidgeStats.from_data(*spectra(200, 20))  # n > P: primal even with the rows
+    monkeypatch.setattr(ridge_mod, "ridge_path", refuse)
+    RidgeRegressor(alphas=1.0).fit_stats(big, train=spectra(200, 20))
+
+
 def test_multiple_alphas_without_validation_is_refused():
     X, y = spectra(30, 4)
     with pytest.raises(InvalidParameterError, match="validation"):

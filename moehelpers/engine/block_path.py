@@ -1,11 +1,14 @@
-"""The α path of Ridge models solved from primal block statistics (shared machinery).
+"""The α path of Ridge models solved from block statistics or rows (shared machinery).
 
 :class:`~moehelpers.models.modulated.ModulatedRidge` (and its one-label case
 :class:`~moehelpers.models.conditional.ConditionalRidge`) reduces to one primal system
 ``(A + α I) β = b`` assembled from weighted Gram blocks, whose predictions are formed block
-by block (``Σₐ zₐ · X βₐ``). This mixin owns what they share: the α path (all α from one
-decomposition, or a validation hill-climb that solves only the α it visits), the intercepts,
-and the choice of α on validation R² with ties going to the larger α.
+by block (``Σₐ zₐ · X βₐ``). With fewer training rows n than features D the same model
+comes from the dual system ``(K + αI) c = y_c``, ``β = X_cᵀ c``, with the n × n kernel
+``K = X_c X_cᵀ`` of the centred expanded rows (:meth:`BlockPathMixin._solve_dual`). This
+mixin owns what both share: the α path (all α from one decomposition, or a validation
+hill-climb that solves only the α it visits), the intercepts, and the choice of α on
+validation R² with ties going to the larger α.
 
 A class using it provides ``fit_intercept``, ``method``, ``alpha_search``, optionally
 ``alpha_start``, and ``_predict_path(X, z, coefs, intercepts)``.
@@ -13,6 +16,7 @@ A class using it provides ``fit_intercept``, ``method``, ``alpha_search``, optio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,26 +59,58 @@ class BlockPathMixin:
     def _solve(self, a: np.ndarray, b: np.ndarray, means: np.ndarray, ybar: float,
                alphas: np.ndarray, val: tuple | None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Coefficients, intercepts and validation R² (None without validation) per α."""
+        """Coefficients, intercepts and validation R² (None without validation) per α, from
+        the primal system ``(A + αI) β = b``."""
+        def each(al: np.ndarray) -> np.ndarray:
+            return _linalg.solve_cholesky_primal(a, b, al)
+
+        def path(al: np.ndarray) -> np.ndarray:
+            if _linalg.choose_method(self.method, al.size) == "eigen":
+                return _linalg.solve_eigen_primal(*_linalg.eigen_decompose(a), b, al)
+            return each(al)
+
+        return self._alpha_path(each, path, means, ybar, alphas, val)
+
+    def _solve_dual(self, xc: np.ndarray, yc: np.ndarray, means: np.ndarray, ybar: float,
+                    alphas: np.ndarray, val: tuple | None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """As :meth:`_solve`, from the centred design ``X_c`` (n × D) itself: the n × n kernel
+        ``X_c X_cᵀ`` replaces the D × D Gram (``β = X_cᵀ (K + αI)⁻¹ y_c``, the same model),
+        far cheaper when n < D."""
+        kernel = xc @ xc.T
+
+        def each(al: np.ndarray) -> np.ndarray:
+            return _linalg.solve_cholesky_dual(kernel, xc, yc, al)
+
+        def path(al: np.ndarray) -> np.ndarray:
+            if _linalg.choose_method(self.method, al.size) == "eigen":
+                return _linalg.solve_eigen_dual(*_linalg.eigen_decompose(kernel), xc, yc, al)
+            return each(al)
+
+        return self._alpha_path(each, path, means, ybar, alphas, val)
+
+    def _alpha_path(self, each: Callable[[np.ndarray], np.ndarray],
+                    path: Callable[[np.ndarray], np.ndarray], means: np.ndarray, ybar: float,
+                    alphas: np.ndarray, val: tuple | None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``each(α[i:i+1])`` solves one α (the walk), ``path(α)`` the whole grid."""
         if self.alpha_search == "walk" and val is not None and alphas.size > 2:
-            return self._walk(a, b, means, ybar, alphas, val)
-        if _linalg.choose_method(self.method, alphas.size) == "eigen":
-            coefs = _linalg.solve_eigen_primal(*_linalg.eigen_decompose(a), b, alphas)
-        else:
-            coefs = _linalg.solve_cholesky_primal(a, b, alphas)
+            return self._walk(each, means, ybar, alphas, val)
+        coefs = path(alphas)
         intercepts = self._intercepts(coefs, means, ybar)
         scores = None if val is None else np.atleast_1d(
             r2(val[1], self._predict_path(val[0], val[2], coefs, intercepts)))
         return coefs, intercepts, scores
 
-    def _walk(self, a: np.ndarray, b: np.ndarray, means: np.ndarray, ybar: float,
-              alphas: np.ndarray, val: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _walk(self, each: Callable[[np.ndarray], np.ndarray], means: np.ndarray,
+              ybar: float, alphas: np.ndarray, val: tuple
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Hill-climb over the sorted α grid on validation R² (see ``alpha_search``).
 
         Starts in the middle of the grid, or at the α nearest ``alpha_start`` when the class
         has one; unvisited α keep NaN scores.
         """
-        coefs = np.full((alphas.size, b.size), np.nan)
+        coefs = np.full((alphas.size, means.size), np.nan)
         intercepts = np.full(alphas.size, np.nan)
         scores = np.full(alphas.size, np.nan)
         rank = np.argsort(alphas, kind="stable")
@@ -82,7 +118,7 @@ class BlockPathMixin:
         def visit(pos: int) -> float:
             i = rank[pos]
             if np.isnan(scores[i]):
-                coefs[i] = _linalg.solve_cholesky_primal(a, b, alphas[i:i + 1])[0]
+                coefs[i] = each(alphas[i:i + 1])[0]
                 intercepts[i] = self._intercepts(coefs[i:i + 1], means, ybar)[0]
                 pred = self._predict_path(val[0], val[2], coefs[i:i + 1], intercepts[i:i + 1])
                 scores[i] = float(r2(val[1], pred[:, 0]))

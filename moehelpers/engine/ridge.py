@@ -47,7 +47,7 @@ from moehelpers._validation import (
 from moehelpers.engine import linalg as _linalg
 from moehelpers.engine.linalg import check_chunk_size
 from moehelpers.engine.stats import RidgeStats, grouped_stats
-from moehelpers.errors import BinTooSmallError, InvalidParameterError
+from moehelpers.errors import BinTooSmallError, InvalidParameterError, ShapeMismatchError
 from moehelpers.metrics import r2
 
 __all__ = [
@@ -414,9 +414,27 @@ class RidgeRegressor(RegressorMixin, BaseEstimator):
         )
         return self._set_path(path, X_val, y_val)
 
-    def fit_stats(self, stats: RidgeStats, X_val: Any = None, y_val: Any = None) -> RidgeRegressor:
-        """Fit from streamed :class:`RidgeStats` (data not in memory; primal solver)."""
+    def fit_stats(self, stats: RidgeStats, X_val: Any = None, y_val: Any = None, *,
+                  train: tuple[Any, Any] | None = None) -> RidgeRegressor:
+        """Fit from :class:`RidgeStats` (primal solver).
+
+        ``train=(X, y)``, the rows the statistics were accumulated from (when they are in
+        memory anyway), lets ``solver="auto"`` solve the n × n dual system instead when
+        there are fewer rows than features: the same model, far cheaper.
+        """
         alphas = self._checked_alphas(X_val, y_val)
+        if train is not None:
+            X, y = train
+            if np.shape(X) != (stats.n, stats.n_features):
+                raise ShapeMismatchError(
+                    f"train X has shape {np.shape(X)} but the statistics were accumulated "
+                    f"from {stats.n:g} rows of {stats.n_features} features; pass the rows the "
+                    "statistics came from.")
+            if _resolve_solver(self.solver, stats.n, stats.n_features, have_data=True
+                               ) == "dual":
+                return self._set_path(ridge_path(X, y, alphas, fit_intercept=self.fit_intercept,
+                                                 solver="dual", method=self.method),
+                                      X_val, y_val)
         _resolve_solver(self.solver, stats.n, stats.n_features, have_data=False)
         path = ridge_path_from_stats(
             stats, alphas, fit_intercept=self.fit_intercept, method=self.method

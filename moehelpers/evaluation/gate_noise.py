@@ -275,7 +275,8 @@ def fit_models(X: Mapping[str, Any], y: Mapping[str, Any], labels: Mapping[str, 
     scaling = ModulatorScaling.fit(z_train)
     gram = modulated_stats(X["train"], y["train"], scaling.transform(z_train),
                            cond.required_monomials(scaling.names), base=stats)
-    cond.fit_stats(gram, scaling, X["val"], y["val"], {"m": mh["val"]})
+    cond.fit_stats(gram, scaling, X["val"], y["val"], {"m": mh["val"]},
+                   train=(X["train"], y["train"], z_train))
     clip = (float(mh["train"].min()), float(mh["train"].max()))
     return GateNoiseModels(hard, cond, f"conditional Ridge, order {cond_order}", mh_model,
                            clip)

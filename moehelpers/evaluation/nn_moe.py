@@ -66,7 +66,8 @@ def ridge_baselines(X: Mapping[str, Any], y: Mapping[str, np.ndarray],
     m_mean, m_sd = float(mh["train"].mean()), float(mh["train"].std())
     moments = moment_stats(X["train"], y["train"], (mh["train"] - m_mean) / m_sd, 2, base=stats)
     conditional = ConditionalRidge(1, alphas, alpha_search="walk").fit_moments(
-        moments, m_mean, m_sd, X["val"], y["val"], mh["val"])
+        moments, m_mean, m_sd, X["val"], y["val"], mh["val"],
+        train=(X["train"], y["train"], mh["train"]))
     del moments, stats
     routed = lab["test"].copy()
     for c, reg in predictors.items():

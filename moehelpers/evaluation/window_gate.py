@@ -82,15 +82,16 @@ def fit_conditional_models(ex: TrainPart, stats: RidgeStats, X_val: Any, y_val: 
     moments, m_mean, m_sd = conditional.standardized_moments(
         ex.X, ex.y, ex.labels["M_H"].to_numpy(), 2, base=stats)
     cond = conditional.ConditionalRidge(1, alphas, alpha_search="walk").fit_moments(
-        moments, m_mean, m_sd, X_val, y_val, labels_val["M_H"].to_numpy())
+        moments, m_mean, m_sd, X_val, y_val, labels_val["M_H"].to_numpy(),
+        train=(ex.X, ex.y, ex.labels["M_H"].to_numpy()))
     del moments
-    gram, scaling, _ = modulated.step_stats([list(pp_terms)],
-                                            experiment.bin_pixels(ex.X, pp_pixel_bin), ex.y,
-                                            modulated.label_modulators(ex.labels))
+    x_binned, z_train = experiment.bin_pixels(ex.X, pp_pixel_bin), modulated.label_modulators(
+        ex.labels)
+    gram, scaling, _ = modulated.step_stats([list(pp_terms)], x_binned, ex.y, z_train)
     (pp,), _ = modulated.fit_steps([list(pp_terms)], gram, scaling,
                                    experiment.bin_pixels(X_val, pp_pixel_bin), y_val,
                                    modulated.label_modulators(labels_val), alphas,
-                                   alpha_start=cond.alpha_)
+                                   alpha_start=cond.alpha_, train=(x_binned, ex.y, z_train))
     return cond, pp
 
 

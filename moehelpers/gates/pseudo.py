@@ -59,9 +59,11 @@ def label_predictor(stats: RidgeStats, X: Any, m: Any, X_val: Any, m_val: Any,
                     alphas: Sequence[float]) -> RidgeRegressor:
     """Global Ridge predicting a label ``m`` from the spectra (α chosen on validation).
 
-    ``stats`` are the unweighted statistics of ``X`` (any target): their Gram is reused.
+    ``stats`` are the unweighted statistics of ``X`` (any target): their Gram is reused, or,
+    with fewer rows than pixels, the rows' n × n kernel (the same model, cheaper).
     """
-    return RidgeRegressor(list(alphas)).fit_stats(retarget(stats, X, m), X_val, m_val)
+    return RidgeRegressor(list(alphas)).fit_stats(retarget(stats, X, m), X_val, m_val,
+                                                  train=(X, m))
 
 
 def routing_confusion(scheme: BinScheme, true_labels: Any, routed_labels: Any) -> pd.DataFrame:

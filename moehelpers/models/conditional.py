@@ -93,6 +93,10 @@ class ConditionalRidge(ModulatedRidge):
         Where the walk starts (default the middle of the grid).
     chunk_size : int, optional
         Rows per float64 chunk of the statistics pass.
+    solver : {"auto", "primal", "dual"}, default="auto"
+        As in :class:`~moehelpers.models.modulated.ModulatedRidge`: with the training rows at
+        hand and fewer of them than the (order+1)·P features, ``"auto"`` solves the n × n
+        dual system instead of the moment Grams' primal one (the same model).
 
     Attributes
     ----------
@@ -119,7 +123,8 @@ class ConditionalRidge(ModulatedRidge):
     def __init__(self, order: int = 1, alphas: float | Sequence[float] = DEFAULT_ALPHAS, *,
                  fit_intercept: bool = True, condition: str = "M_H", standardize: bool = True,
                  method: str = "auto", alpha_search: str = "grid",
-                 alpha_start: float | None = None, chunk_size: int | None = None) -> None:
+                 alpha_start: float | None = None, chunk_size: int | None = None,
+                 solver: str = "auto") -> None:
         self.order = order
         self.alphas = alphas
         self.fit_intercept = fit_intercept
@@ -129,6 +134,7 @@ class ConditionalRidge(ModulatedRidge):
         self.alpha_search = alpha_search
         self.alpha_start = alpha_start
         self.chunk_size = chunk_size
+        self.solver = solver
 
     @property
     def terms(self) -> list[str]:
@@ -177,42 +183,56 @@ class ConditionalRidge(ModulatedRidge):
 
     def fit(self, X: Any, y: Any, m: Any, X_val: Any = None, y_val: Any = None,
             m_val: Any = None) -> ConditionalRidge:
-        """Accumulate the moment statistics of ``(X, y, m)`` and fit (α on validation)."""
+        """Fit on ``(X, y, m)`` (α on validation): from the moment statistics, or from the
+        rows themselves when the dual system is smaller (``solver``)."""
         self._check_order()
         self._check()
         X, y, _ = check_xy(X, y, None)
         m = _check_m(m, X.shape[0], self.condition)
         scaling = self._scaling(m)
+        if self._dual(X.shape[0], (int(self.order) + 1) * X.shape[1]):
+            return self._fit_rows(X, y, {_VAR: m}, scaling, X_val, y_val,
+                                  self._val_z(X_val, m_val))
         moments = moment_stats(X, y, scaling.transform({_VAR: m})[:, 0], 2 * int(self.order),
                                chunk_size=self.chunk_size)
         return self._fit(moments, scaling, X_val, y_val, m_val)
 
     def fit_moments(self, moments: Sequence[RidgeStats], m_mean: float, m_scale: float,
-                    X_val: Any = None, y_val: Any = None, m_val: Any = None
-                    ) -> ConditionalRidge:
+                    X_val: Any = None, y_val: Any = None, m_val: Any = None, *,
+                    train: tuple[Any, Any, Any] | None = None) -> ConditionalRidge:
         """Fit from :func:`moment_stats` of ``(m − m_mean)/m_scale`` computed elsewhere
         (at least ``2·order + 1`` moments; extra ones are ignored), so several orders
-        share one statistics pass."""
+        share one statistics pass.
+
+        ``train=(X, y, m)``, the rows the moments came from, lets ``solver="auto"`` take
+        the dual system when it is smaller.
+        """
         self._check_order()
         if not m_scale > 0:
             raise InvalidParameterError(f"m_scale must be > 0; got {m_scale!r}.")
         scaling = ModulatorScaling((_VAR,), np.array([float(m_mean)]),
                                    np.array([float(m_scale)]))
-        return self._fit(moments, scaling, X_val, y_val, m_val)
+        if train is not None:
+            X, y, m = train
+            train = (X, y, self._z(m, np.asarray(X).shape[0]))
+        return self._fit(moments, scaling, X_val, y_val, m_val, train)
+
+    def _val_z(self, X_val: Any, m_val: Any) -> dict[str, Any] | None:
+        if X_val is not None and m_val is not None:
+            return self._z(m_val, np.asarray(X_val).shape[0])
+        return None if m_val is None else {_VAR: m_val}
 
     def _fit(self, moments: Sequence[RidgeStats], scaling: ModulatorScaling, X_val: Any,
-             y_val: Any, m_val: Any) -> ConditionalRidge:
+             y_val: Any, m_val: Any, train: tuple[Any, Any, Any] | None = None
+             ) -> ConditionalRidge:
         need = 2 * int(self.order) + 1
         if len(moments) < need:
             raise InvalidParameterError(
                 f"order {self.order} needs {need} moment statistics (k = 0 … {need - 1}); got "
                 f"{len(moments)}.")
-        if X_val is not None and m_val is not None:
-            m_val = self._z(m_val, np.asarray(X_val).shape[0])
-        elif m_val is not None:
-            m_val = {_VAR: m_val}
         stats = {(k,): st for k, st in enumerate(moments[:need])}
-        return self.fit_stats(stats, scaling, X_val, y_val, m_val)
+        return self.fit_stats(stats, scaling, X_val, y_val, self._val_z(X_val, m_val),
+                              train=train)
 
     def predict(self, X: Any, m: Any) -> np.ndarray:
         """Predictions of shape (n_samples,) given the conditioning values ``m``."""
@@ -268,8 +288,9 @@ def fit_orders(sources: Mapping[str, Mapping[str, Any]], X: Mapping[str, Any],
     """Conditional Ridge of every order for every source of ``m`` (MVP-3.2).
 
     One :func:`standardized_moments` pass per source (powers up to ``2 · max(orders)``)
-    serves all its orders. Order 0 ignores ``m``, so it is fitted once, for the source
-    ``"true"`` only.
+    serves all its orders; an order with more features than training rows solves its dual
+    system from the rows instead (``solver="auto"``). Order 0 ignores ``m``, so it is fitted
+    once, for the source ``"true"`` only.
 
     Parameters
     ----------
@@ -299,7 +320,8 @@ def fit_orders(sources: Mapping[str, Mapping[str, Any]], X: Mapping[str, Any],
         for order in orders:
             if order > 0 or source == "true":  # order 0 ignores m: one baseline
                 model = ConditionalRidge(order, alphas, alpha_search=alpha_search)
-                models[(source, order)] = model.fit_moments(moments, mean, sd, X["val"],
-                                                            y["val"], m["val"])
+                models[(source, order)] = model.fit_moments(
+                    moments, mean, sd, X["val"], y["val"], m["val"],
+                    train=(X["train"], y["train"], m["train"]))
         del moments
     return models

@@ -182,6 +182,11 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
         grid), e.g. the α a smaller model chose.
     chunk_size : int, optional
         Rows per float64 chunk of the statistics passes.
+    solver : {"auto", "primal", "dual"}, default="auto"
+        ``"primal"`` solves the (K+1)·P system from the weighted Grams; ``"dual"`` the n × n
+        kernel system of the n training rows (needs the rows: :meth:`fit`, or ``train=`` of
+        :meth:`fit_stats`); ``"auto"`` takes the dual when the rows are given and n < (K+1)·P
+        (as scikit-learn's Ridge does). Both give the same model up to rounding.
 
     Attributes
     ----------
@@ -210,7 +215,7 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
                  alphas: float | Sequence[float] = DEFAULT_ALPHAS, *,
                  fit_intercept: bool = True, standardize: bool = True, method: str = "auto",
                  alpha_search: str = "grid", alpha_start: float | None = None,
-                 chunk_size: int | None = None) -> None:
+                 chunk_size: int | None = None, solver: str = "auto") -> None:
         self.terms = terms
         self.alphas = alphas
         self.fit_intercept = fit_intercept
@@ -219,9 +224,11 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
         self.alpha_search = alpha_search
         self.alpha_start = alpha_start
         self.chunk_size = chunk_size
+        self.solver = solver
 
     def _check(self) -> np.ndarray:
         check_choice("method", self.method, ("auto", "eigen", "cholesky"))
+        check_choice("solver", self.solver, ("auto", "primal", "dual"))
         check_choice("alpha_search", self.alpha_search, ("grid", "walk"))
         if self.alpha_start is not None and not (np.isfinite(self.alpha_start)
                                                  and self.alpha_start > 0):
@@ -236,22 +243,41 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
         """Monomials whose statistics :meth:`fit_stats` needs, for variables ``names``."""
         return gram_monomials(self._exponents(names))
 
+    def _dual(self, n_rows: int | None, n_columns: int) -> bool:
+        """Whether to solve the n × n dual system (``n_rows`` None: no rows at hand)."""
+        if n_rows is None:
+            if self.solver == "dual":
+                raise InvalidParameterError(
+                    'solver="dual" needs the training rows: call fit(X, y, Z), or pass '
+                    "train=(X, y, Z) to fit_stats.")
+            return False
+        return self.solver == "dual" or (self.solver == "auto" and n_rows < n_columns)
+
     def fit(self, X: Any, y: Any, Z: Any, X_val: Any = None, y_val: Any = None,
             Z_val: Any = None) -> ModulatedRidge:
-        """Accumulate the weighted statistics of ``(X, y, Z)`` and fit (α on validation)."""
+        """Fit on ``(X, y, Z)`` (α on validation): from the weighted statistics, or from the
+        rows themselves when the dual system is smaller (``solver``)."""
         self._check()
         X, y, _ = check_xy(X, y, None)
         names = None if self.terms is None else term_variables(self.terms)
         scaling = ModulatorScaling.fit(Z, standardize=self.standardize, names=names)
+        k1 = self._exponents(scaling.names).shape[0] + 1
+        if self._dual(X.shape[0], k1 * X.shape[1]):
+            return self._fit_rows(X, y, Z, scaling, X_val, y_val, Z_val)
         V = scaling.transform(Z, X.shape[0])
         stats = modulated_stats(X, y, V, self.required_monomials(scaling.names),
                                 chunk_size=self.chunk_size)
         return self.fit_stats(stats, scaling, X_val, y_val, Z_val)
 
     def fit_stats(self, stats: Mapping[Monomial, RidgeStats], scaling: ModulatorScaling,
-                  X_val: Any = None, y_val: Any = None, Z_val: Any = None) -> ModulatedRidge:
+                  X_val: Any = None, y_val: Any = None, Z_val: Any = None, *,
+                  train: tuple[Any, Any, Any] | None = None) -> ModulatedRidge:
         """Fit from :func:`modulated_stats` computed elsewhere with ``scaling`` (extra
-        monomials are ignored), so several models share the statistics passes."""
+        monomials are ignored), so several models share the statistics passes.
+
+        ``train=(X, y, Z)``, the rows these statistics were accumulated from, lets
+        ``solver="auto"`` take the dual system when it is smaller.
+        """
         alphas = self._check()
         exps = self._exponents(scaling.names)
         missing = [m for m in gram_monomials(exps) if m not in stats]
@@ -260,6 +286,29 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
                 f"statistics for monomials {[term_name(m, scaling.names) for m in missing]} "
                 "are missing; compute them with modulated_stats(..., "
                 "model.required_monomials(names)).")
+        full = _with_one(exps)
+        first = stats[tuple(int(v) for v in full[0])]
+        first._require_samples()
+        if train is not None:
+            X, y, _ = check_xy(train[0], train[1], None, n_features=first.n_features,
+                               name="train X")
+            if X.shape[0] != first.n:
+                raise ShapeMismatchError(
+                    f"train holds {X.shape[0]} rows but the statistics were accumulated "
+                    f"from {first.n}; pass the rows the statistics came from.")
+            if self._dual(X.shape[0], full.shape[0] * X.shape[1]):
+                return self._fit_rows(X, y, train[2], scaling, X_val, y_val, Z_val)
+        else:
+            self._dual(None, 0)  # solver="dual" without rows raises
+        val = self._start(scaling, exps, first.n_features, X_val, y_val, Z_val, alphas)
+        a, b, means, ybar = _blocks(stats, full, self.fit_intercept)
+        coefs, intercepts, scores = self._solve(a, b, means, ybar, alphas, val)
+        del a
+        return self._finish(coefs, intercepts, scores, alphas)
+
+    def _start(self, scaling: ModulatorScaling, exps: np.ndarray, p: int, X_val: Any,
+               y_val: Any, Z_val: Any, alphas: np.ndarray) -> tuple | None:
+        """Check the validation arguments, set the fitted scaling; ``(X, y, z)`` or None."""
         given = [v is not None for v in (X_val, y_val, Z_val)]
         if any(given) and not all(given):
             raise InvalidParameterError("Pass X_val, y_val and Z_val together, or none.")
@@ -269,21 +318,37 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
                 "split only. Pass X_val, y_val and Z_val, or a single alpha.")
         self.scaling_, self.exponents_ = scaling, exps
         self.terms_ = [term_name(e, scaling.names) for e in exps]
-        full = _with_one(exps)
-        stats[tuple(int(v) for v in full[0])]._require_samples()
-        a, b, means, ybar = _blocks(stats, full, self.fit_intercept)
-        p = a.shape[0] // full.shape[0]
         self.n_features_in_ = p
-        val = None
-        if all(given):
-            X_val, y_val, _ = check_xy(X_val, y_val, None, n_features=p, name="X_val")
-            val = (X_val, y_val, self._zvals(Z_val, X_val.shape[0]))
-        coefs, intercepts, scores = self._solve(a, b, means, ybar, alphas, val)
-        del a
+        if not all(given):
+            return None
+        X_val, y_val, _ = check_xy(X_val, y_val, None, n_features=p, name="X_val")
+        return X_val, y_val, self._zvals(Z_val, X_val.shape[0])
+
+    def _fit_rows(self, X: np.ndarray, y: np.ndarray, Z: Any, scaling: ModulatorScaling,
+                  X_val: Any, y_val: Any, Z_val: Any) -> ModulatedRidge:
+        """The dual solve: the centred expanded rows ``[x, z₁·x, …]`` and their n × n kernel."""
+        alphas = self._check()
+        exps = self._exponents(scaling.names)
+        n, p = X.shape
+        val = self._start(scaling, exps, p, X_val, y_val, Z_val, alphas)
+        zv = self._zvals(Z, n)
+        design = (zv[:, :, None] * np.asarray(X, dtype=np.float64)[:, None, :]).reshape(n, -1)
+        y = np.asarray(y, dtype=np.float64)
+        if self.fit_intercept:
+            means, ybar = design.mean(axis=0), float(y.mean())
+            design -= means
+        else:
+            means, ybar = np.zeros(design.shape[1]), 0.0
+        coefs, intercepts, scores = self._solve_dual(design, y - ybar, means.reshape(-1, p),
+                                                     ybar, alphas, val)
+        return self._finish(coefs, intercepts, scores, alphas)
+
+    def _finish(self, coefs: np.ndarray, intercepts: np.ndarray, scores: np.ndarray | None,
+                alphas: np.ndarray) -> ModulatedRidge:
         best, self.val_scores_ = best_alpha_index(scores, alphas), scores
         self.alphas_, self.alpha_ = alphas, float(alphas[best])
         self.coef_ = coefs[best]
-        self.coef_blocks_ = self.coef_.reshape(full.shape[0], p)
+        self.coef_blocks_ = self.coef_.reshape(-1, self.n_features_in_)
         self.intercept_ = float(intercepts[best])
         return self
 
@@ -391,7 +456,8 @@ def step_stats(steps: Sequence[Sequence[str]], X: Any, y: Any, Z: Any, *,
 
 def fit_steps(steps: Sequence[Sequence[str]], stats: Mapping[Monomial, RidgeStats],
               scaling: ModulatorScaling, X_val: Any, y_val: Any, Z_val: Any,
-              alphas: float | Sequence[float], *, alpha_start: float | None = None
+              alphas: float | Sequence[float], *, alpha_start: float | None = None,
+              train: tuple[Any, Any, Any] | None = None
               ) -> tuple[list[ModulatedRidge], list[float]]:
     """Fit one :class:`ModulatedRidge` per step from shared statistics, each α walk starting
     at the α of the previous step (the first at ``alpha_start``).
@@ -409,6 +475,9 @@ def fit_steps(steps: Sequence[Sequence[str]], stats: Mapping[Monomial, RidgeStat
     alphas : float or sequence of float
     alpha_start : float, optional
         Start of the first walk (e.g. the global Ridge's α).
+    train : tuple (X, y, Z), optional
+        The rows ``stats`` came from: a step with more features than rows then solves its
+        dual system (:meth:`ModulatedRidge.fit_stats`).
 
     Returns
     -------
@@ -423,7 +492,7 @@ def fit_steps(steps: Sequence[Sequence[str]], stats: Mapping[Monomial, RidgeStat
     for terms in steps:
         t0 = time.perf_counter()
         model = ModulatedRidge(terms, alphas, alpha_search="walk", alpha_start=start)
-        models.append(model.fit_stats(stats, scaling, X_val, y_val, Z_val))
+        models.append(model.fit_stats(stats, scaling, X_val, y_val, Z_val, train=train))
         seconds.append(time.perf_counter() - t0)
         start = model.alpha_
     return models, seconds

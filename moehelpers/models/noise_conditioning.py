@@ -106,35 +106,58 @@ class NoiseConditionedRidge(NoiseExperts):
         feats: list[np.ndarray] = []
         feats_val: list[np.ndarray] = []
         experts, level_stats = [], []
+        # with fewer pooled rows than features the conditional models solve their dual
+        # systems from the rows (ConditionalRidge solver="auto"): keep them only then
+        n_pooled = levels.size * len(train)
+        x_pooled = (np.empty((n_pooled, p), dtype=np.float32)
+                    if n_pooled < (max(orders) + 1) * p else None)
         for k, level in enumerate(levels):
             noisy = noisy_splits(splits, level, self.seed, which=("train", "val"),
                                  clip=self.clip)
             if self.estimator is not None:
                 feats.append(self.estimator.features(noisy["train"][:rows]))
                 feats_val.append(self.estimator.features(noisy["val"]))
-            stats = RidgeStats.from_data(noisy.pop("train"), y_train, chunk_size=chunk,
-                                         shift=shift)
+            x_train = noisy.pop("train")
+            if x_pooled is not None:
+                x_pooled[k * len(train):(k + 1) * len(train)] = x_train
+            stats = RidgeStats.from_data(x_train, y_train, chunk_size=chunk, shift=shift)
             x_val[k * n_val:(k + 1) * n_val] = noisy["val"]
-            experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val))
+            experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val,
+                                                   train=(x_train, y_train)))
+            del x_train
             level_stats.append(stats)
             del noisy
-        pooled = sum(level_stats)
         y_val_all = np.tile(y_val, levels.size)
         n_val_all = np.repeat(levels, n_val)
-        self.mixed_ = self._ridge().fit_stats(pooled, x_val, y_val_all)
-        del pooled
-        # n is constant within a level: Σ zᵏ x xᵀ = Σ_levels z_lᵏ G_l (equal rows per level)
-        mean, sd = float(levels.mean()), float(levels.std())
-        z = (levels - mean) / sd
-        moments = [sum(scaled_stats(s, float(zl**k)) for s, zl in zip(level_stats, z,
-                                                                     strict=True))
-                   for k in range(2 * max(orders) + 1)]
-        self.conditional_ = {
-            o: ConditionalRidge(o, self.alphas, condition="noise_level",
-                                method=self.method, alpha_search=self.alpha_search
-                                ).fit_moments(moments, mean, sd, x_val, y_val_all, n_val_all)
-            for o in orders}
-        del moments
+        pooled_rows = None if x_pooled is None else (
+            x_pooled, np.tile(y_train, levels.size), np.repeat(levels, len(train)))
+        if pooled_rows is not None and n_pooled < p:  # its dual system: no pooled Gram
+            self.mixed_ = self._ridge().fit(*pooled_rows[:2], x_val, y_val_all)
+        else:
+            self.mixed_ = self._ridge().fit_stats(sum(level_stats), x_val, y_val_all)
+
+        def conditional(o: int) -> ConditionalRidge:
+            return ConditionalRidge(o, self.alphas, condition="noise_level", method=self.method,
+                                    alpha_search=self.alpha_search)
+
+        if pooled_rows is not None and n_pooled < (orders[0] + 1) * p:
+            # every order solves its dual system from the rows: no moment Grams needed
+            self.conditional_ = {o: conditional(o).fit(*pooled_rows, x_val, y_val_all,
+                                                       n_val_all) for o in orders}
+        else:
+            # n is constant within a level: Σ zᵏ x xᵀ = Σ_levels z_lᵏ G_l (equal rows per
+            # level)
+            mean, sd = float(levels.mean()), float(levels.std())
+            z = (levels - mean) / sd
+            moments = [sum(scaled_stats(s, float(zl**k)) for s, zl in zip(level_stats, z,
+                                                                         strict=True))
+                       for k in range(2 * max(orders) + 1)]
+            self.conditional_ = {
+                o: conditional(o).fit_moments(moments, mean, sd, x_val, y_val_all, n_val_all,
+                                              train=pooled_rows)
+                for o in orders}
+            del moments
+        del x_pooled, pooled_rows
         self.estimator_ = None
         if self.estimator is not None:
             from sklearn.base import clone

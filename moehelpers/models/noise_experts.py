@@ -152,16 +152,31 @@ class NoiseExperts(BaseEstimator):
         pooled = RidgeStats(p, shift=shift)
         x_val_pooled = np.empty((levels.size * n_val, p), dtype=np.float32)
         experts = []
+        n_train = len(splits.train)
+        # fewer pooled rows than pixels (small runs): every model solves its dual system from
+        # the rows (RidgeRegressor solver="auto"), so keep them; else each noisy copy dies
+        # once its statistics are accumulated
+        x_pooled = (np.empty((levels.size * n_train, p), dtype=np.float32)
+                    if levels.size * n_train < p else None)
         for k, level in enumerate(levels):
             noisy = noisy_splits(splits, level, self.seed, which=("train", "val"),
                                  clip=self.clip)
-            stats = RidgeStats.from_data(noisy.pop("train"), y_train, chunk_size=chunk,
-                                         shift=shift)  # the noisy copy dies here
+            x_train = noisy.pop("train")
+            stats = RidgeStats.from_data(x_train, y_train, chunk_size=chunk, shift=shift)
             x_val_pooled[k * n_val:(k + 1) * n_val] = noisy["val"]
-            experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val))
-            pooled += stats
-            del stats, noisy
-        self.mixed_ = self._ridge().fit_stats(pooled, x_val_pooled, np.tile(y_val, levels.size))
+            experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val,
+                                                   train=(x_train, y_train)))
+            if x_pooled is not None:
+                x_pooled[k * n_train:(k + 1) * n_train] = x_train
+            else:
+                pooled += stats
+            del stats, noisy, x_train
+        if x_pooled is not None:  # its dual system from the rows: no pooled Gram
+            self.mixed_ = self._ridge().fit(x_pooled, np.tile(y_train, levels.size),
+                                            x_val_pooled, np.tile(y_val, levels.size))
+        else:
+            self.mixed_ = self._ridge().fit_stats(pooled, x_val_pooled,
+                                                  np.tile(y_val, levels.size))
         self.levels_ = levels
         self.experts_ = experts
         self.expert_alphas_ = np.array([e.alpha_ for e in experts])
