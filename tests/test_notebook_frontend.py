@@ -124,10 +124,31 @@ def _papermill(nb: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+#: Plain papermill processes run at once by :func:`bad_value_runs` (most of each run is the
+#: kernel's start-up, which waits as much as it computes).
+CONCURRENT_PAPERMILL = 3
+
+
+@pytest.fixture(scope="module")
+def bad_value_runs(tmp_path_factory: pytest.TempPathFactory
+                   ) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
+    """Every notebook under plain papermill with ``noise_level = -0.5``, a few at a time;
+    stem → (finished process, executed copy)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = tmp_path_factory.mktemp("bad_value")
+
+    def one(nb: Path) -> tuple[str, tuple[subprocess.CompletedProcess, Path]]:
+        out = root / f"{nb.stem}.ipynb"
+        return nb.stem, (_papermill(nb, out, "-p", "noise_level", "-0.5"), out)
+
+    with ThreadPoolExecutor(CONCURRENT_PAPERMILL) as pool:
+        return dict(pool.map(one, list_notebooks()))
+
+
 @pytest.mark.parametrize("nb", list_notebooks(), ids=lambda p: p.stem)
-def test_plain_papermill_with_a_bad_value_fails_in_the_first_code_cell(nb, tmp_path):
-    out = tmp_path / "out.ipynb"
-    res = _papermill(nb, out, "-p", "noise_level", "-0.5")
+def test_plain_papermill_with_a_bad_value_fails_in_the_first_code_cell(nb, bad_value_runs):
+    res, out = bad_value_runs[nb.stem]
     assert res.returncode != 0
     executed = nbformat.read(out, as_version=4)
     code = [c for c in executed.cells if c.cell_type == "code"]
