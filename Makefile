@@ -38,8 +38,13 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Two pytest workers with one BLAS thread each (the two cores, no oversubscription); the
+# tests that read the executed tiny notebooks share one worker (tests/conftest.py).
+# PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(VENV)/bin/pytest
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint pytest
 

@@ -28,6 +28,15 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["MOE_STATS_DIR"] = _STATS_DIR
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (``make test``) every test that reads the
+    session's executed notebooks runs in one worker, so they execute once, not once per
+    worker; the other tests spread over the remaining workers."""
+    for item in items:
+        if "executed" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("executed_notebooks"))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_STATS_DIR, ignore_errors=True)
 

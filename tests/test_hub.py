@@ -181,8 +181,9 @@ def test_notebook_link_comes_from_the_run_manifest(tmp_path: Path) -> None:
         "notebooks": [{"notebook": "16_ceiling", "status": "ok", "records": ["CEILING.json"]}]}))
     state = load_state(tmp_path)
     assert state.runs["default"].notebooks["CEILING"] == "runs/default/notebooks/16_ceiling"
-    assert "{doc}`CEILING </runs/default/notebooks/16_ceiling>`" in _fragments(tmp_path)[
-        "tracker.md"]
+    pages = _fragments(tmp_path)
+    assert "{doc}`CEILING </runs/default/notebooks/16_ceiling>`" in pages["tracker.md"]
+    assert "`1 page </" in pages["runs.md"] and "1 pages" not in pages["runs.md"]
 
 
 def test_models_are_drawn_as_a_fraction_of_the_fisher_ceiling(tmp_path: Path) -> None:

@@ -339,7 +339,8 @@ def runs_md(state: HubState) -> str:
         return "No run has been executed yet (`python -m moehelpers run`).\n"
     rows = []
     for name, rs in state.runs.items():
-        first = f"{{doc}}`{len(rs.pages)} pages </{rs.pages[0]}>`" if rs.pages else "0 pages"
+        count = f"{len(rs.pages)} page{'' if len(rs.pages) == 1 else 's'}"
+        first = f"{{doc}}`{count} </{rs.pages[0]}>`" if rs.pages else count
         over = {k: v for k, v in rs.params.items() if v is not None}
         rows.append([f"`{name}`", fmt(rs.noise, 2) if rs.noise is not None else "defaults",
                      f"`{json.dumps(over, sort_keys=True)}`", first, len(rs.records),

@@ -295,7 +295,7 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
             if X.shape[0] != first.n:
                 raise ShapeMismatchError(
                     f"train holds {X.shape[0]} rows but the statistics were accumulated "
-                    f"from {first.n}; pass the rows the statistics came from.")
+                    f"from {first.n:g}; pass the rows the statistics came from.")
             if self._dual(X.shape[0], full.shape[0] * X.shape[1]):
                 return self._fit_rows(X, y, train[2], scaling, X_val, y_val, Z_val)
         else:
