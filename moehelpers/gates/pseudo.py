@@ -62,8 +62,10 @@ def label_predictor(stats: RidgeStats, X: Any, m: Any, X_val: Any, m_val: Any,
     ``stats`` are the unweighted statistics of ``X`` (any target): their Gram is reused, or,
     with fewer rows than pixels, the rows' n × n kernel (the same model, cheaper).
     """
-    return RidgeRegressor(list(alphas)).fit_stats(retarget(stats, X, m), X_val, m_val,
-                                                  train=(X, m))
+    model = RidgeRegressor(list(alphas))
+    if np.shape(X)[0] < stats.n_features:  # the dual system: the Gram is not needed
+        return model.fit(X, m, X_val, m_val)
+    return model.fit_stats(retarget(stats, X, m), X_val, m_val)
 
 
 def routing_confusion(scheme: BinScheme, true_labels: Any, routed_labels: Any) -> pd.DataFrame:

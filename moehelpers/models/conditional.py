@@ -314,14 +314,21 @@ def fit_orders(sources: Mapping[str, Mapping[str, Any]], X: Mapping[str, Any],
         Fitted models in the order sources × orders (``("pred", 0)`` absent).
     """
     models: dict[tuple[str, int], ConditionalRidge] = {}
+    n, p = np.shape(X["train"])
     for source, m in sources.items():
-        moments, mean, sd = standardized_moments(X["train"], y["train"], m["train"],
-                                                 2 * max(orders), base=base)
-        for order in orders:
-            if order > 0 or source == "true":  # order 0 ignores m: one baseline
-                model = ConditionalRidge(order, alphas, alpha_search=alpha_search)
-                models[(source, order)] = model.fit_moments(
-                    moments, mean, sd, X["val"], y["val"], m["val"],
-                    train=(X["train"], y["train"], m["train"]))
+        fitted = [o for o in orders if o > 0 or source == "true"]  # order 0 ignores m
+        # every order with more features than rows solves its dual system from the rows;
+        # the moment Grams are accumulated only when some order needs them
+        moments = mean = sd = None
+        if any(n >= (o + 1) * p for o in fitted):
+            moments, mean, sd = standardized_moments(X["train"], y["train"], m["train"],
+                                                     2 * max(orders), base=base)
+        for order in fitted:
+            model = ConditionalRidge(order, alphas, alpha_search=alpha_search)
+            args = (X["val"], y["val"], m["val"])
+            models[(source, order)] = (
+                model.fit(X["train"], y["train"], m["train"], *args) if moments is None
+                else model.fit_moments(moments, mean, sd, *args,
+                                       train=(X["train"], y["train"], m["train"])))
         del moments
     return models

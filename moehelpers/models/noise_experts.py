@@ -162,15 +162,17 @@ class NoiseExperts(BaseEstimator):
             noisy = noisy_splits(splits, level, self.seed, which=("train", "val"),
                                  clip=self.clip)
             x_train = noisy.pop("train")
-            stats = RidgeStats.from_data(x_train, y_train, chunk_size=chunk, shift=shift)
             x_val_pooled[k * n_val:(k + 1) * n_val] = noisy["val"]
-            experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val,
-                                                   train=(x_train, y_train)))
-            if x_pooled is not None:
+            if x_pooled is not None:  # no Gram at all: every fit is a dual one
                 x_pooled[k * n_train:(k + 1) * n_train] = x_train
-            else:
+                experts.append(self._ridge().fit(x_train, y_train, noisy["val"], y_val))
+            else:  # the Gram feeds the pooled model; the expert may still be dual
+                stats = RidgeStats.from_data(x_train, y_train, chunk_size=chunk, shift=shift)
+                experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val,
+                                                       train=(x_train, y_train)))
                 pooled += stats
-            del stats, noisy, x_train
+                del stats
+            del noisy, x_train
         if x_pooled is not None:  # its dual system from the rows: no pooled Gram
             self.mixed_ = self._ridge().fit(x_pooled, np.tile(y_train, levels.size),
                                             x_val_pooled, np.tile(y_val, levels.size))
