@@ -81,13 +81,29 @@ def test_saved_file_reads_with_plain_h5py_and_pandas(make_spectraset, tmp_h5) ->
                                   .reset_index(drop=True))
     with h5py.File(path, "r") as f:
         flux = f["dataset/arrays/flux/value"]
-        assert flux.dtype == np.float32 and flux.compression == "gzip" and flux.shuffle
+        assert flux.dtype == np.float32 and flux.compression is None  # raw: fast to read
         np.testing.assert_array_equal(flux[()], ss.flux[[5, 0, 2]])
         np.testing.assert_array_equal(f["dataset/arrays/error/value"][()], ss.error[[5, 0, 2]])
         np.testing.assert_array_equal(f["spectrumdataset/wave"][()], ss.wave)
         np.testing.assert_array_equal(f["dataset/arrays/source_index/value"][()], [5, 0, 2])
         assert json.loads(f.attrs["moehelpers_meta"])["generator"] == {"seed": 1}
     assert list(data.load(path).meta["stored"]["indices"]) == [5, 0, 2]
+
+
+def test_gzip_save_reads_back_identically(make_spectraset, tmp_h5) -> None:
+    ss = make_spectraset(7, 32)
+    raw, packed = data.save(ss, tmp_h5()), data.save(ss, tmp_h5(), compression="gzip")
+    with h5py.File(packed, "r") as f:
+        flux = f["dataset/arrays/flux/value"]
+        assert flux.compression == "gzip" and flux.shuffle
+    assert_same(data.load(raw), data.load(packed))
+
+
+def test_unknown_compression_is_refused_before_writing(make_spectraset, tmp_path) -> None:
+    target = tmp_path / "out.h5"
+    with pytest.raises(InvalidParameterError, match="compression must be one of"):
+        data.save(make_spectraset(3, 8), target, compression="zstd")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("labels_format", ["compound", "table", "fixed", "array"])

@@ -28,6 +28,7 @@ import pandas as pd
 from moehelpers.errors import (
     DataFileNotFoundError,
     DataTypeError,
+    InvalidParameterError,
     MoEHelpersError,
     ResultsWriteError,
     ShapeMismatchError,
@@ -423,8 +424,26 @@ def read_rows(infos: Sequence[FileInfo], start: int, stop: int) -> dict[str, Any
 
 
 # --------------------------------------------------------------------------- writing
-def _write_arrays(path: Path, arrays: dict[str, np.ndarray | None], meta_json: str) -> None:
+#: Storage filters of the per-star arrays: ``None`` (no filter: a 32k × 4096 split reads in
+#: ~0.4 s from the page cache, against ~7 s through gzip at ~1.6× smaller files) or
+#: ``"gzip"`` (level 4 with byte shuffle: portable to every HDF5 reader, for archiving).
+COMPRESSIONS = (None, "gzip")
+
+
+def _filters(compression: str | None) -> dict[str, Any]:
+    if compression not in COMPRESSIONS:
+        raise InvalidParameterError(
+            f"compression must be one of {list(COMPRESSIONS)}; got {compression!r}. Use None "
+            "for files read often (the book reads every split in each notebook), 'gzip' for "
+            "smaller files to archive or share.")
+    return {} if compression is None else {"compression": "gzip", "compression_opts": 4,
+                                           "shuffle": True}
+
+
+def _write_arrays(path: Path, arrays: dict[str, np.ndarray | None], meta_json: str,
+                  compression: str | None = None) -> None:
     """Add the arrays and the meta attribute to a file that already holds dataset/params."""
+    filters = _filters(compression)
     with h5py.File(path, "r+") as f:
         f.attrs[META_ATTR] = meta_json
         for role, values in arrays.items():
@@ -434,8 +453,7 @@ def _write_arrays(path: Path, arrays: dict[str, np.ndarray | None], meta_json: s
             if role in ROW_ROLES and values.ndim == 2:
                 rows = max(1, min(len(values), 2**18 // max(values.shape[1], 1)))
                 f.create_dataset(key, data=values, chunks=(rows, values.shape[1]),
-                                 maxshape=(None, values.shape[1]), compression="gzip",
-                                 compression_opts=4, shuffle=True)
+                                 maxshape=(None, values.shape[1]), **filters)
             else:
                 f.create_dataset(key, data=values)
 
@@ -466,14 +484,16 @@ def write_nested(
     arrays: dict[str, np.ndarray | None],
     labels: pd.DataFrame,
     meta_json: str,
+    compression: str | None = None,
 ) -> None:
     """Write the nested BOSZ layout atomically: temp file in the same folder, then rename."""
+    _filters(compression)  # a bad value fails before any file is touched
     path = Path(path).expanduser()
     sweep_dead_temporaries(path)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
     try:
         labels.to_hdf(tmp, key="dataset/params", mode="w", format="table")
-        _write_arrays(tmp, arrays, meta_json)
+        _write_arrays(tmp, arrays, meta_json, compression)
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp.parent.is_dir():

@@ -377,6 +377,7 @@ def default_dataset(
     noise_model: FibreNoiseModel | None = None,
     progress: bool = True,
     kind: str = "physical",
+    compression: str | None = None,
 ) -> dict[str, Path]:
     """Write (or reuse) ``<root>/{train,val,test}/dataset.h5`` of the book.
 
@@ -403,6 +404,9 @@ def default_dataset(
     kind : {"physical", "normalized"}, default="physical"
         As in :func:`make_dataset`; the continuum-normalised variant lives in its own folder
         (:func:`moehelpers.paths.default_data_dir` with ``kind="normalized"``).
+    compression : {None, "gzip"}, default=None
+        Storage filter of the written files (:func:`moehelpers.data.spectra.save`); it is
+        not part of the settings, so a file written with the other filter is reused.
 
     Returns
     -------
@@ -442,7 +446,7 @@ def default_dataset(
                 meta={"split": name, "parent_seed": seed},
             )
             paths[name].parent.mkdir(parents=True, exist_ok=True)
-            save(spectra, paths[name])
+            save(spectra, paths[name], compression=compression)
             log.info("wrote %s (%d stars)", paths[name], sizes[name])
     return paths
 

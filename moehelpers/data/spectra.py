@@ -504,15 +504,29 @@ def _json_default(value: Any) -> Any:
     )
 
 
-def save(spectra: SpectraSet, path: str | os.PathLike[str]) -> Path:
+def save(spectra: SpectraSet, path: str | os.PathLike[str], *,
+         compression: str | None = None) -> Path:
     """Write ``spectra`` in the nested BOSZ layout, atomically.
 
-    Arrays are float32 (wave float64), gzip + shuffle, chunked by rows; ``dataset/params``
+    Arrays are float32 (wave float64), chunked by rows (~1 MiB chunks); ``dataset/params``
     is a pandas ``format="table"`` of the numeric label columns; ``meta`` is the JSON root
     attribute ``moehelpers_meta``; ``meta["indices"]`` (after :meth:`SpectraSet.subset`)
     goes to ``dataset/arrays/source_index/value``. The file is written under a temporary
     name in the same folder and renamed, so ``path`` is either complete or untouched.
     Missing parent folders are created.
+
+    Parameters
+    ----------
+    spectra : SpectraSet
+        What to write.
+    path : str or path-like
+        Target file.
+    compression : {None, "gzip"}, default=None
+        Filter of the per-star arrays. ``None`` stores them raw: every notebook of a run
+        reads each split, and a 32k × 4096 split then loads in well under a second from the
+        page cache, against ~7 s through gzip on the 2-core machine (files ~1.6× larger).
+        ``"gzip"`` (level 4 with byte shuffle) for files to archive or share. Readers accept
+        both.
 
     Returns
     -------
@@ -558,5 +572,5 @@ def save(spectra: SpectraSet, path: str | os.PathLike[str]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         pass
-    _hdf5io.write_nested(target, arrays, labels, meta_json)
+    _hdf5io.write_nested(target, arrays, labels, meta_json, compression)
     return target
