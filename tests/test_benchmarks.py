@@ -91,6 +91,18 @@ def test_shared_ridge_benchmark_tiny(tmp_path, tiny_data) -> None:
     assert json.loads(out.read_text())["benchmark"] == "shared_ridge"
 
 
+def test_shared_piecewise_benchmark_tiny(tmp_path, tiny_data) -> None:
+    import shared_piecewise
+
+    out = tmp_path / "sp.json"
+    rec = shared_piecewise.main(["--data-path", str(tiny_data), "--n-train", "300",
+                                 "--repeats", "1", "--out", str(out)])
+    assert rec["identical"] and rec["n_train"] == 300 and rec["entries"] == rec["n_experts"] + 1
+    assert min(rec["seconds"].values()) > 0 and min(rec["load_seconds"].values()) > 0
+    assert rec["file_bytes"]["gzip"] < rec["file_bytes"]["raw"]
+    assert json.loads(out.read_text())["benchmark"] == "shared_piecewise"
+
+
 def test_ml_fit_benchmark_tiny(tmp_path, tiny_data) -> None:
     from moehelpers.data.grid import DEFAULT_GRID_PATH
 

@@ -28,6 +28,7 @@ notebook's list is left as declared.
 from __future__ import annotations
 
 import ast
+import os
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -201,6 +202,18 @@ class Context:
             timings=timings)
 
 
+def _share_paths() -> None:
+    """Route model fits through the statistics store (``$MOE_STATS_DIR``) unless
+    ``MOE_STATS_CACHE=off``: notebooks fitting the same models on the same noisy flux share
+    the Ridge paths (a hit is bit-identical to a refit; see :mod:`moehelpers.engine.store`)."""
+    from moehelpers.engine.store import StatsStore, active_store, set_active_store
+
+    if os.environ.get("MOE_STATS_CACHE", "on").lower() in ("off", "0", "no", "false"):
+        set_active_store(None)
+    elif active_store() is None:
+        set_active_store(StatsStore())
+
+
 def start(mvp_id: str, namespace: MutableMapping[str, Any], *, plots: bool = True) -> Context:
     """Check the notebook's parameters in its own namespace; return its :class:`Context`.
 
@@ -239,6 +252,7 @@ def start(mvp_id: str, namespace: MutableMapping[str, Any], *, plots: bool = Tru
             if name in checked and checked["noise_level"] not in checked[name]:
                 checked[name] = sorted([*checked[name], checked["noise_level"]])
     namespace.update(checked)
+    _share_paths()
     if plots:
         from moehelpers.book import plots as _plots
 

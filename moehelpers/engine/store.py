@@ -29,7 +29,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +44,17 @@ __all__ = [
     "FORMAT_VERSION",
     "StatsKey",
     "StatsStore",
+    "active_store",
     "array_fingerprint",
     "arrays_sha256",
+    "cached_path",
     "cached_ridge_fit",
     "cached_ridge_path",
     "cached_ridge_stats",
     "file_fingerprint",
+    "numerics_signature",
+    "set_active_store",
+    "using_store",
 ]
 
 FORMAT_VERSION = 1
@@ -309,9 +314,115 @@ def cached_ridge_stats(
     return stats[0] if groups is None else stats
 
 
+# --------------------------------------------------------------------------- active store
+_ACTIVE: list[StatsStore | None] = [None]
+
+
+def active_store() -> StatsStore | None:
+    """The store that model fits route their Ridge paths through, or ``None`` (the default).
+
+    :func:`moehelpers.models.piecewise.fit_together` (hence :meth:`PiecewiseRidge.fit`)
+    looks its paths up here; the book's notebooks switch it on in
+    :func:`moehelpers.book.notebook.start`, so every notebook of a run and every rerun shares
+    them. Library code that never sets one computes everything, as before.
+    """
+    return _ACTIVE[0]
+
+
+def set_active_store(store: StatsStore | None) -> StatsStore | None:
+    """Make ``store`` the :func:`active_store` (``None`` switches caching off); return the
+    previous one."""
+    if store is not None and not isinstance(store, StatsStore):
+        raise InvalidParameterError(
+            f"set_active_store takes a StatsStore or None; got {type(store).__name__}.")
+    previous, _ACTIVE[0] = _ACTIVE[0], store
+    return previous
+
+
+@contextlib.contextmanager
+def using_store(store: StatsStore | None) -> Iterator[StatsStore | None]:
+    """``with using_store(StatsStore(folder)):`` — :func:`set_active_store` for a block."""
+    previous = set_active_store(store)
+    try:
+        yield store
+    finally:
+        set_active_store(previous)
+
+
+def numerics_signature() -> str:
+    """NumPy and BLAS (library, version, threads): what sets the rounding of a solve.
+
+    Part of every path key, so an entry computed under another BLAS or thread count (whose
+    blocked products may round differently) is never served: a hit is byte-identical to what
+    this process would compute.
+    """
+    from threadpoolctl import threadpool_info
+
+    blas = sorted(f"{i.get('internal_api')}-{i.get('version')}-{i.get('num_threads')}"
+                  for i in threadpool_info() if i.get("user_api") == "blas")
+    return f"numpy-{np.__version__}|" + ",".join(blas)
+
+
 # --------------------------------------------------------------------------- Ridge paths
 def _alphas_text(alphas: np.ndarray) -> str:
     return ",".join(float(a).hex() for a in alphas)  # exact: 0.1 and 0.1 + 1 ulp differ
+
+
+def _path_arrays(path: RidgePath) -> dict[str, np.ndarray]:
+    return {"alphas": path.alphas, "coefs": path.coefs, "intercepts": path.intercepts,
+            "solver": np.frombuffer(path.solver.encode(), "u1"),
+            "method": np.frombuffer(path.method.encode(), "u1")}
+
+
+def _arrays_path(got: Mapping[str, np.ndarray]) -> RidgePath:
+    return RidgePath(got["alphas"], np.ascontiguousarray(got["coefs"]), got["intercepts"],
+                     bytes(got["solver"]).decode(), bytes(got["method"]).decode())
+
+
+def cached_path(
+    store: StatsStore | None,
+    dataset: str,
+    rows: str,
+    alphas: np.ndarray,
+    settings: Mapping[str, Any],
+    compute: Callable[[], RidgePath],
+    *,
+    grouping: str = "none",
+) -> RidgePath:
+    """A :class:`~moehelpers.engine.ridge.RidgePath` through ``store`` (``None``: computed).
+
+    Parameters
+    ----------
+    store : StatsStore or None
+        Where to look; ``None`` returns ``compute()``.
+    dataset : str
+        Fingerprint of the training data the path is fitted on (:func:`array_fingerprint`
+        of ``X`` and ``y``).
+    rows : str
+        Which rows and how their statistics are combined (e.g. a fingerprint of a row index,
+        or the refinement groups whose statistics are summed).
+    alphas : ndarray
+        The exact α grid.
+    settings : mapping
+        Everything else that changes the numbers (intercept, solver, method, chunk size, ...).
+    compute : callable
+        Returns the path on a miss.
+    grouping : str, default="none"
+        Fingerprint of the row grouping the statistics were accumulated over.
+
+    Returns
+    -------
+    RidgePath
+        Byte-identical on a hit and on a miss (a miss returns the entry read back). The key
+        also holds :func:`numerics_signature`.
+    """
+    if store is None:
+        return compute()
+    extra = {**{k: str(v) for k, v in settings.items()}, "alphas": _alphas_text(alphas),
+             "numerics": numerics_signature()}
+    key = StatsKey(dataset=dataset, split="given", kind="ridge_path", rows=rows,
+                   grouping=grouping, extra=tuple(sorted(extra.items())))
+    return _arrays_path(store.get_or_compute(key, lambda: _path_arrays(compute())))
 
 
 def cached_ridge_path(
@@ -341,21 +452,11 @@ def cached_ridge_path(
     y = np.asarray(y)
     grid = np.atleast_1d(np.asarray(alphas, dtype=float))
     store = store if store is not None else StatsStore()
-    key = StatsKey(
-        dataset=array_fingerprint(X, y), split="given", kind="ridge_path", rows="all",
-        extra=(("alphas", _alphas_text(grid)), ("fit_intercept", str(bool(fit_intercept))),
-               ("method", method), ("chunk_size", str(chunk_size))))
-
-    def compute() -> dict[str, np.ndarray]:
-        path = ridge_path(X, y, grid, fit_intercept=fit_intercept, method=method,
-                          chunk_size=chunk_size)
-        return {"alphas": path.alphas, "coefs": path.coefs, "intercepts": path.intercepts,
-                "solver": np.frombuffer(path.solver.encode(), "u1"),
-                "method": np.frombuffer(path.method.encode(), "u1")}
-
-    got = store.get_or_compute(key, compute)
-    return RidgePath(got["alphas"], np.ascontiguousarray(got["coefs"]), got["intercepts"],
-                     bytes(got["solver"]).decode(), bytes(got["method"]).decode())
+    settings = {"fit_intercept": bool(fit_intercept), "method": method,
+                "chunk_size": chunk_size}
+    return cached_path(store, array_fingerprint(X, y), "all", grid, settings,
+                       lambda: ridge_path(X, y, grid, fit_intercept=fit_intercept,
+                                          method=method, chunk_size=chunk_size))
 
 
 def cached_ridge_fit(

@@ -34,7 +34,7 @@ pixels is solved in dual (kernel) form from its rows, as the engine does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,7 @@ from moehelpers.engine.ridge import (
     ridge_path,
     ridge_path_from_stats,
 )
+from moehelpers.engine.store import active_store, array_fingerprint, cached_path
 from moehelpers.errors import BinTooSmallError, InvalidParameterError, ShapeMismatchError
 from moehelpers.models.bins import BinPlan, BinScheme, physical_3x3, resolve_small_bins
 from moehelpers.models.conditional import ConditionalRidge, moment_stats
@@ -214,13 +215,13 @@ class PiecewiseRidge(BaseEstimator):
             raise InvalidParameterError(
                 "More than one α needs validation data: α is chosen on a validation split "
                 "only. Pass X_val, y_val and labels_val, or a single alpha.")
-        path = ridge_path_from_stats(_summed(list(bin_stats)), r.alphas,
-                                     fit_intercept=self.fit_intercept, method=self.method)
+        path = _stats_path(self, list(bin_stats), r.alphas)
         sel = path.select(*val) if val is not None else None
         index = 0 if sel is None else sel.index
         self.global_ = self._regressor(path, index, None if sel is None else sel.val_scores)
         combo_col = np.append(r.plan.expert_of_bin, -1)  # uncovered stars serve no expert
-        _fit_experts(self, r, list(bin_stats), combo_col, None, None, val, index)
+        _fit_experts(self, r, lambda k, rows: _stats_path(
+            self, [bin_stats[g] for g in np.flatnonzero(combo_col == k)], r.alphas), val, index)
         self.n_features_in_ = p
         return self
 
@@ -289,13 +290,78 @@ def _summed(stats: list) -> Any:
     return stats[0] if len(stats) == 1 else sum(stats)
 
 
-def _expert_path(model: PiecewiseRidge, X: Any, y: np.ndarray, rows: np.ndarray,
-                 stats: list, alphas: np.ndarray) -> RidgePath:
-    """Dual path from the rows when the expert has fewer stars than pixels, else primal
-    from the sum of the expert's refinement-group statistics (always primal without ``X``)."""
-    if X is not None and _is_dual(model, rows.size, X.shape[1]):
-        return ridge_path(np.asarray(X[rows]), y[rows], alphas, solver="dual",
-                          fit_intercept=model.fit_intercept, method=model.method)
+class _PathSource:
+    """The Ridge paths of one :func:`fit_together` call, computed once each, lazily.
+
+    The grouped statistics pass over ``X`` runs at most once, and only when a primal path
+    is asked for that the active statistics store
+    (:func:`moehelpers.engine.store.active_store`) does not hold. Keys are the content of
+    ``(X, y)``, the refinement groups (their fingerprint and which of them are summed), the
+    chunk size, the α grid and the solver settings, so a hit is the path this call would
+    compute, bit for bit: a notebook that fits the same models on the same noisy training
+    flux as another reads their paths instead of refitting.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int,
+                 chunk_size: int | None) -> None:
+        self.X, self.y, self.groups, self.n_groups = X, y, groups, n_groups
+        self.chunk_size = chunk_size
+        self.store = active_store()
+        self._stats: list[RidgeStats] | None = None
+        if self.store is not None:
+            self._data = array_fingerprint(X, y)
+            self._grouping = array_fingerprint(groups)
+
+    def stats(self) -> list[RidgeStats]:
+        if self._stats is None:
+            self._stats = grouped_stats(self.X, self.y, self.groups, self.n_groups,
+                                        chunk_size=self.chunk_size)
+        return self._stats
+
+    def primal(self, ids: np.ndarray, alphas: np.ndarray, model: PiecewiseRidge) -> RidgePath:
+        """Path from the sum of the statistics of refinement groups ``ids`` (in order)."""
+        settings = {"solver": "primal", "fit_intercept": model.fit_intercept,
+                    "method": model.method, "chunk_size": self.chunk_size,
+                    "n_groups": self.n_groups}
+
+        def compute() -> RidgePath:
+            return ridge_path_from_stats(_summed([self.stats()[g] for g in ids]), alphas,
+                                         fit_intercept=model.fit_intercept, method=model.method)
+
+        if self.store is None:
+            return compute()
+        return cached_path(self.store, self._data, "groups:" + ",".join(map(str, ids)), alphas,
+                           settings, compute, grouping=self._grouping)
+
+    def dual(self, rows: np.ndarray | None, alphas: np.ndarray, model: PiecewiseRidge
+             ) -> RidgePath:
+        """Dual path from the rows ``rows`` of ``X`` (all rows when ``None``)."""
+        settings = {"solver": "dual", "fit_intercept": model.fit_intercept,
+                    "method": model.method}
+
+        def compute() -> RidgePath:
+            xs, ys = (self.X, self.y) if rows is None else (np.asarray(self.X[rows]),
+                                                            self.y[rows])
+            return ridge_path(xs, ys, alphas, solver="dual", fit_intercept=model.fit_intercept,
+                              method=model.method)
+
+        if self.store is None:
+            return compute()
+        return cached_path(self.store, self._data,
+                           "all" if rows is None else array_fingerprint(rows), alphas,
+                           settings, compute)
+
+    def expert(self, model: PiecewiseRidge, rows: np.ndarray, ids: np.ndarray,
+               alphas: np.ndarray) -> RidgePath:
+        """Dual from the rows when the expert has fewer stars than pixels, else primal from
+        the sum of its refinement groups' statistics."""
+        if _is_dual(model, rows.size, self.X.shape[1]):
+            return self.dual(rows, alphas, model)
+        return self.primal(ids, alphas, model)
+
+
+def _stats_path(model: PiecewiseRidge, stats: list, alphas: np.ndarray) -> RidgePath:
+    """Primal path from the sum of given statistics (:meth:`PiecewiseRidge.fit_stats`)."""
     return ridge_path_from_stats(_summed(stats), alphas, fit_intercept=model.fit_intercept,
                                  method=model.method)
 
@@ -385,35 +451,33 @@ def fit_together(
         raise InvalidParameterError(
             f"global_stats hold n={global_stats.n:g} rows of {global_stats.n_features} features "
             f"but X is {n}×{p}; pass the statistics of these training spectra.")
-    need_global = any(not _is_dual(m, n, p) for m in models) and global_stats is None
-    need = need_global or combos.max() >= 0
-    stats = grouped_stats(X, y, np.asarray(groups).ravel(), combos.shape[0],
-                          chunk_size=models[0].chunk_size) if need else []
-    # the global statistics: given, or summed from the groups once when first needed
-    total: list = [] if global_stats is None else [global_stats]
+    source = _PathSource(X, y, np.asarray(groups).ravel(), combos.shape[0],
+                         models[0].chunk_size)
     shared: dict[tuple, tuple[RidgeRegressor, int]] = {}
     for j, (m, r) in enumerate(zip(models, routes, strict=True)):
         key = m._global_key()
         if key not in shared:
             if _is_dual(m, n, p):
-                path = ridge_path(X, y, r.alphas, solver="dual", fit_intercept=m.fit_intercept,
-                                  method=m.method)
-            else:
-                total = total or [_summed(stats)]
-                path = ridge_path_from_stats(total[0], r.alphas,
-                                             fit_intercept=m.fit_intercept, method=m.method)
+                path = source.dual(None, r.alphas, m)
+            elif global_stats is not None:
+                path = _stats_path(m, [global_stats], r.alphas)
+            else:  # the global statistics: the sum of every refinement group
+                path = source.primal(np.arange(combos.shape[0]), r.alphas, m)
             sel = path.select(*val) if val is not None else None
             index = 0 if sel is None else sel.index
             shared[key] = (m._regressor(path, index, None if sel is None else sel.val_scores),
                            index)
         m.global_, global_index = shared[key]
-        _fit_experts(m, r, stats, combos[:, j], X, y, val, global_index)
+        _fit_experts(m, r, lambda k, rows, col=combos[:, j], m=m, r=r: source.expert(
+            m, rows, np.flatnonzero(col == k), r.alphas), val, global_index)
         m.n_features_in_ = p
     return list(models)
 
 
-def _fit_experts(m: PiecewiseRidge, r: _Routing, stats: list, combo_col: np.ndarray, X: Any,
-                 y: np.ndarray, val: tuple | None, global_index: int) -> None:
+def _fit_experts(m: PiecewiseRidge, r: _Routing,
+                 expert_path: Callable[[int, np.ndarray], RidgePath], val: tuple | None,
+                 global_index: int) -> None:
+    """Fit ``m``'s experts; ``expert_path(k, rows)`` gives expert ``k``'s path."""
     names = r.scheme.bin_names()
     m.expert_names_ = [" + ".join(names[b] for b in np.flatnonzero(r.plan.expert_of_bin == k))
                        for k in range(r.plan.n_experts)]
@@ -424,8 +488,7 @@ def _fit_experts(m: PiecewiseRidge, r: _Routing, stats: list, combo_col: np.ndar
             raise BinTooSmallError(
                 f"Expert {m.expert_names_[k]} has no training stars (too few stars overall for "
                 f"{r.scheme.name!r}); use more training stars or a coarser scheme.")
-        path = _expert_path(m, X, y, rows, [stats[g] for g in np.flatnonzero(combo_col == k)],
-                            r.alphas)
+        path = expert_path(k, rows)
         index, scores, source = global_index, None, "global"
         if val is not None:
             vrows = np.flatnonzero(r.ids_val == k)

@@ -1,0 +1,139 @@
+"""Piecewise fits share their Ridge paths through the active statistics store.
+
+A hit must give the fit a cold computation gives, bit for bit, and anything that changes
+the numbers (data, targets, grouping, α grid, settings, BLAS) must miss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from test_moe import ALPHAS, split
+
+from moehelpers.engine import store as store_mod
+from moehelpers.engine.store import StatsStore, active_store, set_active_store, using_store
+from moehelpers.errors import InvalidParameterError
+from moehelpers.models import piecewise as moe_mod
+from moehelpers.models.bins import mh_only, physical_3x3, teff_only
+from moehelpers.models.piecewise import PiecewiseRidge, fit_together
+
+
+@pytest.fixture(scope="module")
+def data() -> list:
+    # 600 training stars, 40 pixels: most bins primal, the smallest dual (fewer stars than
+    # pixels, min_bin_train=20 keeps them), so both kinds of path go through the store
+    return split(600, 300, 200, p=40, seed=5)
+
+
+def fitted_state(m: PiecewiseRidge) -> list:
+    return [m.global_.coef_, m.global_.intercept_, m.alpha_per_expert_,
+            *[e.coef_ for e in m.experts_], *[e.intercept_ for e in m.experts_],
+            *[e.coef_path_ for e in m.experts_]]
+
+
+def assert_identical(a: PiecewiseRidge, b: PiecewiseRidge, Xt, labt) -> None:
+    for u, v in zip(fitted_state(a), fitted_state(b), strict=True):
+        np.testing.assert_array_equal(u, v)
+    np.testing.assert_array_equal(a.predict(Xt, labt), b.predict(Xt, labt))
+    assert a.bin_plan_.statement == b.bin_plan_.statement
+
+
+def models(**kw) -> list[PiecewiseRidge]:
+    return [PiecewiseRidge(s, ALPHAS, min_bin_train=20, **kw)
+            for s in (physical_3x3(), mh_only(), teff_only())]
+
+
+def test_no_store_is_active_outside_the_book() -> None:
+    assert active_store() is None
+    with pytest.raises(InvalidParameterError, match="StatsStore or None"):
+        set_active_store("data/cache")  # type: ignore[arg-type]
+
+
+def test_hit_is_bit_identical_and_skips_the_statistics_pass(data, tmp_path, monkeypatch):
+    (X, y, lab), (Xv, yv, labv), (Xt, _, labt) = data
+    cold = fit_together(models(), X, y, lab, Xv, yv, labv)
+    assert any(e.solver_ == "dual" for m in cold for e in m.experts_)
+    assert any(e.solver_ == "primal" for m in cold for e in m.experts_)
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        first = fit_together(models(), X, y, lab, Xv, yv, labv)
+        assert store.hits == 0 and store.misses > 0
+        written = store.misses
+
+        def no_pass(*args, **kwargs):
+            raise AssertionError("a full hit must not read X again")
+
+        monkeypatch.setattr(moe_mod, "grouped_stats", no_pass)
+        second = fit_together(models(), X, y, lab, Xv, yv, labv)
+    assert active_store() is None  # the block restores the previous (none)
+    assert store.hits == written and store.misses == written
+    for c, f, s in zip(cold, first, second, strict=True):
+        assert_identical(c, f, Xt, labt)
+        assert_identical(c, s, Xt, labt)
+    assert second[0].global_ is second[1].global_  # still one shared global model
+
+
+def test_single_model_fit_uses_the_store(data, tmp_path):
+    (X, y, lab), (Xv, yv, labv), (Xt, _, labt) = data
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        a = PiecewiseRidge(physical_3x3(), ALPHAS, min_bin_train=20).fit(X, y, lab, Xv, yv, labv)
+        b = clone(a).fit(X, y, lab, Xv, yv, labv)
+    assert store.hits == store.misses == len(a.experts_) + 1
+    assert_identical(a, b, Xt, labt)
+
+
+@pytest.mark.parametrize("change", ["flux", "target", "scheme", "alphas", "intercept",
+                                    "chunk", "numerics"])
+def test_anything_that_changes_the_numbers_misses(data, tmp_path, monkeypatch, change):
+    (X, y, lab), (Xv, yv, labv), (Xt, _, labt) = data
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        fit_together(models(), X, y, lab, Xv, yv, labv)
+    before, missed = store.hits, store.misses
+    X2, y2, kw, ms = X, y, {}, None
+    if change == "flux":
+        X2 = X.copy()
+        X2[7, 3] += np.float32(1e-3)
+    elif change == "target":
+        y2 = y.copy()
+        y2[11] += 1e-9
+    elif change == "scheme":  # the same 3×3 model fitted alone: another refinement
+        ms = [PiecewiseRidge(physical_3x3(), ALPHAS, min_bin_train=20)]
+    elif change == "alphas":
+        ms = [PiecewiseRidge(s, [*ALPHAS, 1e3], min_bin_train=20)
+              for s in (physical_3x3(), mh_only(), teff_only())]
+    elif change == "intercept":
+        kw = {"fit_intercept": False}
+    elif change == "chunk":
+        kw = {"chunk_size": 64}
+    else:
+        monkeypatch.setattr(store_mod, "numerics_signature", lambda: "another-blas-8-threads")
+    ms = ms or models(**kw)
+    with using_store(store):
+        got = fit_together(ms, X2, y2, lab, Xv, yv, labv)
+    assert store.misses > missed
+    if change in ("scheme", "chunk"):  # a dual path reads the rows, not grouped chunks
+        assert store.hits - before <= sum(e.solver_ == "dual" for m in got for e in m.experts_)
+    else:
+        assert store.hits == before
+    reference = fit_together([clone(m) for m in ms], X2, y2, lab, Xv, yv, labv)
+    for a, b in zip(got, reference, strict=True):
+        assert_identical(a, b, Xt, labt)
+
+
+def test_corrupt_path_entry_is_recomputed(data, tmp_path):
+    (X, y, lab), (Xv, yv, labv), (Xt, _, labt) = data
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        first = fit_together(models(), X, y, lab, Xv, yv, labv)
+    for entry in sorted(tmp_path.glob("*.npz")):
+        raw = bytearray(entry.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        entry.write_bytes(bytes(raw))
+    with using_store(store):
+        again = fit_together(models(), X, y, lab, Xv, yv, labv)
+    assert store.discarded > 0
+    for a, b in zip(first, again, strict=True):
+        assert_identical(a, b, Xt, labt)
