@@ -9,7 +9,7 @@ NOISE ?=
 NOTEBOOKS ?=
 FLUX_KIND ?=
 
-.PHONY: help venv test lint pytest book book-html check-html run data lab grid benchmark clean clean-runs
+.PHONY: help venv test lint pytest book book-html check-html run data lab grid benchmark clean clean-runs clean-stats
 
 help:
 	@echo "make book      build the HTML book on the embedded data (runs every notebook)"
@@ -23,6 +23,7 @@ help:
 	@echo "make check-html open the built book offline in headless Chromium (plots, math, console)"
 	@echo "make lab       open JupyterLab on the notebooks"
 	@echo "make benchmark run the performance benchmarks in benchmarks/"
+	@echo "make clean-stats delete the statistics store (data/cache/stats or \$$MOE_STATS_DIR)"
 
 # The virtual environment is (re)installed whenever the pinned requirements change.
 $(STAMP): requirements.txt pyproject.toml
@@ -92,3 +93,8 @@ clean:
 
 clean-runs:
 	rm -rf runs
+
+# The statistics store (stored Ridge paths shared by the notebooks of every run; safe to
+# delete at any time: entries are recomputed on the next miss).
+clean-stats:
+	rm -rf $${MOE_STATS_DIR:-data/cache/stats}

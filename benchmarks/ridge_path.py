@@ -72,6 +72,36 @@ def make_groups(n: int, n_groups: int, seed: int) -> np.ndarray:
     return rng.permutation(np.repeat(np.arange(n_groups), sizes))
 
 
+def gemm_gflops(p: int, rows: int = 2048, repeats: int = 3) -> float:
+    """Float64 ``XᵀX`` GEMM rate (GFLOP/s, 2·rows·p² flops) on this machine, now."""
+    rng = np.random.default_rng(0)
+    u = rng.standard_normal((rows, p))
+    _ = u.T @ u  # warm-up
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _ = u.T @ u
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * rows * p * p / best / 1e9
+
+
+def engine_flops(n: int, p: int, sizes: np.ndarray, solvers: list[str], n_alphas: int
+                 ) -> dict[str, float]:
+    """Useful flops of our path: the Gram of the primal rows (n·p², one triangle), each dual
+    bin's kernel (m²·p) and one Cholesky per α of each system (q³/3), with the solvers the
+    engine chose (global first)."""
+    primal_rows = n if solvers[0] == "primal" else 0
+    primal_rows += sum(int(m) for m, s in zip(sizes, solvers[1:], strict=True)
+                       if s == "primal" and solvers[0] != "primal")
+    gram = primal_rows * p * p
+    kernels = sum(float(m) ** 2 * p for m, s in zip(sizes, solvers[1:], strict=True)
+                  if s == "dual") + (float(n) ** 2 * p if solvers[0] == "dual" else 0.0)
+    dims = [n if solvers[0] == "dual" else p] + [int(m) if s == "dual" else p
+                                                 for m, s in zip(sizes, solvers[1:], strict=True)]
+    factor = n_alphas * sum(float(q) ** 3 / 3.0 for q in dims)
+    return {"gram": float(gram), "kernels": float(kernels), "factorisations": float(factor)}
+
+
 def run_ours(X, y, groups, n_groups, alphas, precision="float64"):
     t0 = time.perf_counter()
     glob, per_group = grouped_ridge_paths(X, y, groups, n_groups, alphas, precision=precision)
@@ -192,6 +222,16 @@ def main(argv: list[str] | None = None) -> dict:
         f"sklearn raised {n_warn} ill-conditioning warnings"
     )
 
+    # the floor: every useful flop of our path at the float64 GEMM peak of this process
+    rate = gemm_gflops(p)
+    flops = engine_flops(n, p, sizes, [pa.solver for pa in paths], len(alphas))
+    floor = sum(flops.values()) / (rate * 1e9)
+    print(f"floor: {sum(flops.values()):.3g} useful flops (Gram {flops['gram']:.2g}, dual "
+          f"kernels {flops['kernels']:.2g}, factorisations {flops['factorisations']:.2g}) at "
+          f"the float64 GEMM rate {rate:.0f} GFLOP/s = {floor:.1f} s: at most "
+          f"{t_sk / floor:.1f}× the sklearn {dtype} loop at float64 accuracy "
+          f"(measured {ratio:.2f}×, {floor / t_ours:.0%} of the floor's speed)")
+
     record = {
         "benchmark": "ridge_path",
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -210,6 +250,8 @@ def main(argv: list[str] | None = None) -> dict:
         "goals": [goal(f"speed-up vs sklearn loop ({dtype})", ratio, 5.0, ">=", "×"),
                   goal("max rel. prediction difference vs float64 at smallest α",
                        accuracy["ours"], 1e-4, "<=", "")],
+        "floor": {"flops": flops, "gemm_gflops_float64": rate, "seconds": floor,
+                  "max_speedup_vs_sklearn": t_sk / floor, "share_of_floor_speed": floor / t_ours},
         "max_rel_pred_diff": float(rel.max()),
         "max_rel_pred_diff_per_alpha": per_alpha,
         "max_rel_diff_vs_float64_sklearn_at_smallest_alpha": accuracy,
