@@ -119,6 +119,27 @@ def test_changed_data_or_lost_output_reexecutes(book: dict[str, Path]) -> None:
     assert _run(book)[0] == ["02_b"]
 
 
+def test_new_benchmark_record_reexecutes_only_the_page_reading_them(
+        book: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scaling page reads benchmarks/results (its bench_dir parameter, empty by default):
+    a new record must not leave it showing "no record yet" from its cached execution."""
+    from moehelpers.book import exec_cache
+
+    nb = nbformat.read(book["src"] / "03_plain.ipynb", as_version=4)
+    nb.cells[0].source += '\nbench_dir: str = ""  # benchmark records'
+    nbformat.write(nb, book["src"] / "03_plain.ipynb")
+    monkeypatch.setattr(exec_cache, "repo_root", lambda: book["root"])
+    results = book["root"] / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    _run(book)
+    assert _run(book)[0] == []
+    (results / "ridge_path.json").write_text('{"benchmark": "ridge_path"}')
+    assert _run(book)[0] == ["03_plain"]
+    assert _run(book)[0] == []
+    (results / "ridge_path.json").write_text('{"benchmark": "ridge_path", "new": 1}')
+    assert _run(book)[0] == ["03_plain"]
+
+
 def test_failed_notebook_is_never_reused(book: dict[str, Path]) -> None:
     _notebook(book["src"] / "05_fails.ipynb", book["log"], "raise RuntimeError('deliberate')")
     _run(book)

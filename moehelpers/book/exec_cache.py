@@ -11,8 +11,9 @@ that run, none of these changed:
   the executed notebook; so a changed package file re-executes exactly the notebooks that
   imported it,
 * the data identity: size and mtime of every ``*.h5`` under the default data folder, the
-  grid folder and any existing path among the notebook's ``*path*``/``*dir*`` parameters
-  (cheap: no file is read),
+  grid folder and any existing path among the notebook's ``*path*``/``*dir*`` parameters,
+  and of the benchmark records (``*.json``) a ``bench_dir`` parameter points to (empty:
+  ``benchmarks/results``) — cheap: no file is read,
 * its outputs: the executed copy (same sha256) and the record files it wrote still exist.
 
 The state lives in ``runs/<run>/exec_cache.json``; an entry is written right after each
@@ -23,6 +24,7 @@ ignores the cache.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -32,8 +34,8 @@ from typing import Any
 
 from moehelpers.paths import default_data_dir, repo_root
 
-__all__ = ["CACHE_NAME", "CACHE_VERSION", "ExecCache", "data_identity", "modules_file",
-           "probe_cell", "sha256_file"]
+__all__ = ["CACHE_NAME", "CACHE_VERSION", "JSON_INPUT_DIRS", "ExecCache", "data_identity",
+           "modules_file", "probe_cell", "sha256_file"]
 
 CACHE_VERSION = 1
 CACHE_NAME = "exec_cache.json"
@@ -86,15 +88,32 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
 
 
+#: Parameters naming a folder of JSON inputs other than datasets, with the folder an empty
+#: value means: the scaling page reads the benchmark records, so a new record re-executes it.
+JSON_INPUT_DIRS = {"bench_dir": ("benchmarks", "results")}
+
+
 def data_identity(params: Mapping[str, Any]) -> str:
-    """sha256 of the (path, size, mtime) of the data files a notebook may read."""
-    roots = [default_data_dir(), repo_root() / "data" / "grid"]
+    """sha256 of the (path, size, mtime) of the data files a notebook may read.
+
+    The ``*.h5`` files under the default data folder, the grid folder and every existing
+    ``*path*``/``*dir*`` parameter; for a parameter of :data:`JSON_INPUT_DIRS` (given or
+    empty: its default folder) also the ``*.json`` files there.
+    """
+    roots: list[tuple[Path, str]] = [(default_data_dir(), "*.h5"),
+                                     (repo_root() / "data" / "grid", "*.h5")]
     for name, value in sorted(params.items()):
-        if ("path" in name or "dir" in name) and isinstance(value, str) and value:
-            roots.append(Path(value).expanduser())
+        if not ("path" in name or "dir" in name) or not isinstance(value, str):
+            continue
+        if value:
+            roots.append((Path(value).expanduser(), "*.h5"))
+        if name in JSON_INPUT_DIRS:
+            roots.append((Path(value).expanduser() if value
+                          else repo_root().joinpath(*JSON_INPUT_DIRS[name]), "*.json"))
     rows = []
-    for root in roots:
-        files = [root] if root.is_file() else sorted(root.rglob("*.h5")) if root.is_dir() else []
+    for root, pattern in roots:
+        files = ([root] if root.is_file() else sorted(root.rglob(pattern)) if root.is_dir()
+                 else [])
         for file in files:
             try:
                 st = file.stat()
@@ -102,6 +121,14 @@ def data_identity(params: Mapping[str, Any]) -> str:
                 continue
             rows.append(f"{file.resolve()} {st.st_size} {st.st_mtime_ns}")
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def _literal(source: Any) -> Any:
+    """A default as papermill reports it (source text, e.g. ``'""'``) turned into its value."""
+    try:
+        return ast.literal_eval(source) if isinstance(source, str) else source
+    except (ValueError, SyntaxError):
+        return source
 
 
 def _modules_unchanged(modules: Any) -> bool:
@@ -124,11 +151,19 @@ class ExecCache:
         self.entries: dict[str, dict[str, Any]] = entries if isinstance(entries, dict) else {}
 
     @staticmethod
-    def key(source: Path, params: Mapping[str, Any]) -> dict[str, str]:
-        """What must match: source sha256, parameter JSON sha256, data identity."""
+    def key(source: Path, params: Mapping[str, Any],
+            declared: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """What must match: source sha256, parameter JSON sha256, data identity.
+
+        ``declared`` (the notebook's parameters cell, name → {..., "default": ...}): an
+        input folder of :data:`JSON_INPUT_DIRS` that the notebook declares but the run does
+        not set still counts, with its default value.
+        """
+        inputs = {name: _literal((declared[name] or {}).get("default", ""))
+                  for name in JSON_INPUT_DIRS if declared and name in declared}
         return {"source": sha256_file(source) or "",
                 "params": hashlib.sha256(_canonical(dict(params)).encode()).hexdigest(),
-                "data": data_identity(params)}
+                "data": data_identity({**inputs, **params})}
 
     def reusable(self, stem: str, key: Mapping[str, str], output: Path,
                  records_dir: Path) -> dict[str, Any] | None:

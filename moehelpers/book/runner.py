@@ -274,7 +274,7 @@ def _execute_plan(run: str, plan: list[tuple[Path, dict[str, Any]]], summary: Ru
         state = NotebookStatus(notebook=path.stem, status="running", seconds=0.0,
                                output=str(output.relative_to(runs_dir())))
         summary.notebooks.append(state)
-        key = ExecCache.key(path, nb_params)
+        key = ExecCache.key(path, nb_params, notebook_parameters(path))
         entry = None if force else cache.reusable(path.stem, key, output, run_dir / "records")
         if entry is not None:
             state.status, state.records = "cached", list(entry.get("records", []))
