@@ -354,3 +354,17 @@ def test_mixed_cholesky_falls_back_to_float64_when_refinement_stalls():
     got = solve_cholesky_primal(a, b, alphas, "mixed")
     ref = solve_cholesky_primal(a, b, alphas)
     np.testing.assert_allclose(got, ref, rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize("m, block", [(1, 512), (7, 3), (511, 512), (512, 512), (513, 512),
+                                      (1100, 256)])
+def test_symmetrize_upper_mirrors_the_upper_triangle_exactly(m, block) -> None:
+    from moehelpers.engine.linalg import symmetrize_upper
+
+    rng = np.random.default_rng(m)
+    a = np.asfortranarray(rng.standard_normal((m, m)))
+    got = symmetrize_upper(a, block=block)
+    np.testing.assert_array_equal(got, np.triu(a) + np.triu(a, 1).T)  # bit for bit
+    np.testing.assert_array_equal(got, got.T)
+    a[np.tril_indices(m, -1)] = np.nan  # the lower part of the input is never read
+    np.testing.assert_array_equal(symmetrize_upper(a, block=block), got)
