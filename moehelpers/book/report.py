@@ -16,8 +16,14 @@ import pandas as pd
 __all__ = ["ci_table", "fmt", "ours_vs_reference", "table_html", "verdict_markdown"]
 
 
-def fmt(value: Any, digits: int = 3) -> str:
-    """Number → short text (``nan`` → ``n/a``; ints stay ints)."""
+def fmt(value: Any, digits: int = 3, *, fixed: bool = False) -> str:
+    """Number → short text (``nan`` → ``n/a``; ints stay ints).
+
+    Magnitudes below ``10**-digits`` or from ``1e4`` are written in scientific notation,
+    unless ``fixed``: a difference of scores then reads ``0.0000`` when it is zero at the
+    shown precision (two fits of the same model differ by rounding, 1e-16, which in
+    scientific notation looks like a result).
+    """
     if value is None:
         return "n/a"
     if isinstance(value, int | np.integer):
@@ -25,9 +31,10 @@ def fmt(value: Any, digits: int = 3) -> str:
     v = float(value)
     if not np.isfinite(v):
         return "n/a"
-    if v != 0 and (abs(v) >= 1e4 or abs(v) < 10 ** (-digits)):
+    if not fixed and v != 0 and (abs(v) >= 1e4 or abs(v) < 10 ** (-digits)):
         return f"{v:.{max(digits - 1, 1)}e}"
-    return f"{v:.{digits}f}"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.000"
 
 
 def verdict_markdown(verdicts: Iterable[Mapping[str, Any]], title: str = "Verdict") -> str:
@@ -46,12 +53,18 @@ def verdict_markdown(verdicts: Iterable[Mapping[str, Any]], title: str = "Verdic
     return "\n".join(lines)
 
 
-def table_html(df: pd.DataFrame, caption: str = "", digits: int = 4) -> str:
-    """Compact HTML table with a caption; floats rounded for reading only."""
+def table_html(df: pd.DataFrame, caption: str = "", digits: int = 4,
+               fixed: Iterable[str] = ()) -> str:
+    """Compact HTML table with a caption; floats rounded for reading only.
+
+    ``fixed``: columns shown in fixed point whatever their magnitude (differences of
+    scores, see :func:`fmt`).
+    """
     shown = df.copy()
+    fixed = set(fixed)
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda x: fmt(x, digits))
+            shown[col] = shown[col].map(lambda x, f=col in fixed: fmt(x, digits, fixed=f))
     html = shown.to_html(index=False, escape=True, border=0, classes="table")
     if caption:  # after the opening tag, whatever attributes this pandas version writes
         html = re.sub(r"<table\b[^>]*>", lambda m: f"{m.group(0)}<caption>{caption}</caption>",
