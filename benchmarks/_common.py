@@ -6,14 +6,16 @@ last run wins); the book's scaling page (notebooks/19_scaling.ipynb) reads them.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
 import platform
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy
@@ -21,6 +23,7 @@ import sklearn
 from scipy.linalg import blas
 from threadpoolctl import threadpool_info
 
+T = TypeVar("T")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -79,3 +82,30 @@ def goal(name: str, measured: float, target: float, op: str, unit: str) -> dict[
     met = measured >= target if op == ">=" else measured <= target
     return {"name": name, "measured": float(measured), "target": float(target), "op": op,
             "unit": unit, "met": bool(met)}
+
+
+def store_benchmark_args(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """Arguments of the statistics-store benchmarks (a fit direct, on a miss, on hits)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--n-train", type=int, default=32000)
+    ap.add_argument("--level", type=float, default=0.2)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--repeats", type=int, default=3, help="hits timed (the median is kept)")
+    ap.add_argument("--data-path", default="", help="dataset (default: the embedded data)")
+    ap.add_argument("--out", type=Path, default=None)
+    return ap.parse_args(argv)
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    """``(fn(), seconds)``."""
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def miss_then_hits(fit: Callable[[], T], repeats: int) -> tuple[T, float, T, float]:
+    """``fit`` once into an empty store (the miss), then ``repeats`` times (hits): the miss's
+    result and seconds, the last hit's result and the median hit seconds."""
+    miss, t_miss = timed(fit)
+    hits = [timed(fit) for _ in range(repeats)]
+    return miss, t_miss, hits[-1][0], float(np.median([t for _, t in hits]))

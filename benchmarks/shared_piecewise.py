@@ -18,10 +18,8 @@ every notebook, raw vs a gzip copy of the training split::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, write_record
+from _common import machine_info, miss_then_hits, store_benchmark_args, timed, write_record
 
 from moehelpers.data import spectra
 from moehelpers.data.splits import load_splits, noisy_splits
@@ -46,22 +44,11 @@ def _state(m: PiecewiseRidge, X_test: np.ndarray, lab_test: Any) -> list[np.ndar
 
 
 def _load_seconds(path: Path) -> float:
-    t0 = time.perf_counter()
-    loaded = spectra.load(path)
-    seconds = time.perf_counter() - t0
-    del loaded
-    return seconds
+    return timed(lambda: spectra.load(path))[1]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-train", type=int, default=32000)
-    ap.add_argument("--level", type=float, default=0.2)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--repeats", type=int, default=3, help="hits timed (the median is kept)")
-    ap.add_argument("--data-path", default="", help="dataset (default: the embedded data)")
-    ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args(argv)
+    args = store_benchmark_args(__doc__.splitlines()[0], argv)
     machine = machine_info()
     splits = load_splits(args.data_path, n_train=args.n_train)
     X = noisy_splits(splits, args.level, args.seed)
@@ -71,20 +58,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     def fit() -> PiecewiseRidge:
         return PiecewiseRidge(physical_3x3(), ALPHAS).fit(*fit_args)
 
-    t0 = time.perf_counter()
-    direct = fit()
-    t_direct = time.perf_counter() - t0
+    direct, t_direct = timed(fit)
     with tempfile.TemporaryDirectory() as root, using_store(StatsStore(root)) as store:
-        t0 = time.perf_counter()
-        miss = fit()
-        t_miss = time.perf_counter() - t0
-        hits = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            hit = fit()
-            hits.append(time.perf_counter() - t0)
-        t_hit = float(np.median(hits))
-        n_entries, kib = store.misses, sum(f.stat().st_size for f in Path(root).glob("*.npz"))
+        miss, t_miss, hit, t_hit = miss_then_hits(fit, args.repeats)
+        n_entries, n_bytes = store.misses, sum(f.stat().st_size for f in Path(root).glob("*.npz"))
     ref = _state(direct, X["test"], lab["test"])
     identical = all(all(np.array_equal(a, b) for a, b in zip(ref, _state(m, X["test"],
                                                                           lab["test"]),
@@ -95,7 +72,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{len(solvers)} experts ({solvers.count('dual')} dual) + the global model")
     print(f"direct fit {t_direct:.2f} s · store miss {t_miss:.2f} s "
           f"({t_miss / t_direct:.2f}× the direct fit) · hit {t_hit:.2f} s "
-          f"(direct / hit = {t_direct / t_hit:.1f}×); {n_entries} entries, {kib / 1024:.0f} KiB")
+          f"(direct / hit = {t_direct / t_hit:.1f}×); {n_entries} entries, "
+          f"{n_bytes / 1024:.0f} KiB")
     print(f"experts, α and predictions identical on miss and hit: {identical}")
 
     with tempfile.TemporaryDirectory() as root:  # the split reading every notebook does
@@ -114,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "n_experts": len(solvers), "n_dual": solvers.count("dual"),
         "seconds": {"direct": t_direct, "miss": t_miss, "hit": t_hit},
         "ratio_direct_over_hit": t_direct / t_hit, "identical": bool(identical),
-        "entries": n_entries, "entry_bytes": kib,
+        "entries": n_entries, "entry_bytes": n_bytes,
         "load_seconds": {"raw": t_raw, "gzip": t_gzip}, "file_bytes": sizes,
         "ratio_gzip_over_raw": t_gzip / t_raw}
     write_record("shared_piecewise", record, args.out)

@@ -14,10 +14,8 @@ never changes a result)::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, write_record
+from _common import machine_info, miss_then_hits, store_benchmark_args, timed, write_record
 
 from moehelpers.data.splits import load_splits, noisy_splits
 from moehelpers.engine.ridge import RidgeRegressor
@@ -33,32 +31,16 @@ from moehelpers.engine.store import StatsStore, cached_ridge_fit
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-train", type=int, default=32000)
-    ap.add_argument("--level", type=float, default=0.2)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--repeats", type=int, default=3, help="hits timed (the median is kept)")
-    ap.add_argument("--data-path", default="", help="dataset (default: the embedded data)")
-    ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args(argv)
+    args = store_benchmark_args(__doc__.splitlines()[0], argv)
     machine = machine_info()
     splits = load_splits(args.data_path, n_train=args.n_train)
     X = noisy_splits(splits, args.level, args.seed)
     fit_args = (X["train"], splits.train.y, X["val"], splits.val.y)
-    t0 = time.perf_counter()
-    direct = RidgeRegressor().fit(*fit_args)
-    t_direct = time.perf_counter() - t0
+    direct, t_direct = timed(lambda: RidgeRegressor().fit(*fit_args))
     with tempfile.TemporaryDirectory() as root:
         store = StatsStore(root)
-        t0 = time.perf_counter()
-        miss = cached_ridge_fit(*fit_args, store=store)
-        t_miss = time.perf_counter() - t0
-        hits = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            hit = cached_ridge_fit(*fit_args, store=store)
-            hits.append(time.perf_counter() - t0)
-        t_hit = float(np.median(hits))
+        miss, t_miss, hit, t_hit = miss_then_hits(
+            lambda: cached_ridge_fit(*fit_args, store=store), args.repeats)
     ref = direct.predict(X["test"])
     identical = all(np.array_equal(m.predict(X["test"]), ref) and m.alpha_ == direct.alpha_
                     for m in (miss, hit))

@@ -37,6 +37,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("executed_notebooks"))
 
 
+@pytest.fixture(autouse=True)
+def _no_active_store_leaks():
+    """A test that runs ``notebook.start`` in-process switches the statistics store on for
+    the process (as in a notebook kernel); switch it off again so no later test of the same
+    worker routes its fits through it unasked."""
+    from moehelpers.engine.store import set_active_store
+
+    yield
+    set_active_store(None)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_STATS_DIR, ignore_errors=True)
 

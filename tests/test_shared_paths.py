@@ -6,6 +6,11 @@ the numbers (data, targets, grouping, α grid, settings, BLAS) must miss.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -44,8 +49,27 @@ def models(**kw) -> list[PiecewiseRidge]:
             for s in (physical_3x3(), mh_only(), teff_only())]
 
 
-def test_no_store_is_active_outside_the_book() -> None:
-    assert active_store() is None
+def test_only_notebook_start_switches_the_store_on(tmp_path) -> None:
+    """A fresh interpreter importing the package routes nothing through a store; a notebook
+    (notebook.start) does, into $MOE_STATS_DIR; MOE_STATS_CACHE=off keeps it off."""
+    code = textwrap.dedent("""
+        import moehelpers.models.piecewise
+        from moehelpers.book import notebook
+        from moehelpers.engine.store import active_store
+        before = active_store()
+        noise_level: float = 0.2
+        notebook.start("MVP-0", globals(), plots=False)
+        after = active_store()
+        print(before is None, None if after is None else str(after.root))
+    """)
+    env = {**os.environ, "MOE_STATS_DIR": str(tmp_path / "stats")}
+    on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                        check=True).stdout.split()
+    assert on == ["True", str(tmp_path / "stats")]
+    env["MOE_STATS_CACHE"] = "off"
+    off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert off == ["True", "None"]
     with pytest.raises(InvalidParameterError, match="StatsStore or None"):
         set_active_store("data/cache")  # type: ignore[arg-type]
 
