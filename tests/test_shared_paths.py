@@ -17,7 +17,14 @@ from sklearn.base import clone
 from test_moe import ALPHAS, split
 
 from moehelpers.engine import store as store_mod
-from moehelpers.engine.store import StatsStore, active_store, set_active_store, using_store
+from moehelpers.engine.ridge import RidgeStats
+from moehelpers.engine.store import (
+    StatsStore,
+    active_store,
+    set_active_store,
+    shared_stats,
+    using_store,
+)
 from moehelpers.errors import InvalidParameterError
 from moehelpers.models import piecewise as moe_mod
 from moehelpers.models.bins import mh_only, physical_3x3, teff_only
@@ -161,3 +168,41 @@ def test_corrupt_path_entry_is_recomputed(data, tmp_path):
     assert store.discarded > 0
     for a, b in zip(first, again, strict=True):
         assert_identical(a, b, Xt, labt)
+
+
+def _stats_state(s) -> list:
+    return [s.n, s.sum_y, s.sum_yy, s.sum_u, s.xty, s.gram, s._shift0()]
+
+
+def test_shared_stats_equal_from_data_and_are_read_back_by_content(data, tmp_path):
+    (X, y, _), _, _ = data
+    direct = RidgeStats.from_data(X, y)
+    no_store = shared_stats(X, y)
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        miss, hit = shared_stats(X, y), shared_stats(X, y)
+        other = shared_stats(X, y[::-1].copy())  # other targets: another entry
+    assert (store.misses, store.hits) == (2, 1)
+    for got in (no_store, miss, hit):
+        for a, b in zip(_stats_state(direct), _stats_state(got), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(other.xty, direct.xty)
+
+
+def test_global_path_from_given_statistics_is_shared(data, tmp_path):
+    (X, y, lab), (Xv, yv, labv), (Xt, _, labt) = data
+    stats = RidgeStats.from_data(X, y)
+    reference = fit_together(models(), X, y, lab, Xv, yv, labv, global_stats=stats)
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        first = fit_together(models(), X, y, lab, Xv, yv, labv, global_stats=stats)
+        n_paths = store.misses
+        second = fit_together(models(), X, y, lab, Xv, yv, labv, global_stats=stats)
+        assert (store.hits, store.misses) == (n_paths, n_paths)  # the global path included
+        changed = stats.copy()
+        changed.sum_yy += 1.0
+        fit_together(models(), X, y, lab, Xv, yv, labv, global_stats=changed)
+    assert store.misses == n_paths + 1  # only the global path of the changed statistics
+    for r, f, s in zip(reference, first, second, strict=True):
+        assert_identical(r, f, Xt, labt)
+        assert_identical(r, s, Xt, labt)

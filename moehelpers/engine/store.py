@@ -54,6 +54,8 @@ __all__ = [
     "file_fingerprint",
     "numerics_signature",
     "set_active_store",
+    "shared_stats",
+    "stats_fingerprint",
     "using_store",
 ]
 
@@ -361,6 +363,30 @@ def numerics_signature() -> str:
     blas = sorted(f"{i.get('internal_api')}-{i.get('version')}-{i.get('num_threads')}"
                   for i in threadpool_info() if i.get("user_api") == "blas")
     return f"numpy-{np.__version__}|" + ",".join(blas)
+
+
+def shared_stats(X: Any, y: Any, *, chunk_size: int | None = None) -> RidgeStats:
+    """:meth:`RidgeStats.from_data(X, y) <moehelpers.engine.stats.RidgeStats.from_data>`
+    through the :func:`active_store`, keyed by the content of ``(X, y)``.
+
+    Several notebooks form the Gram of the same noisy training flux (one statistics pass
+    serving the pseudo-label predictor, the conditional orders and the piecewise global
+    model); with the store active the later ones read the ~130 MB entry (4096 pixels)
+    instead of a pass over ``X``. Without an active store this is ``from_data``. The result
+    equals ``from_data``'s value for value on a hit and on a miss.
+    """
+    store = active_store()
+    if store is None:
+        return RidgeStats.from_data(X, y, chunk_size=chunk_size)
+    X, y = np.asarray(X), np.asarray(y)
+    key = StatsKey(dataset=array_fingerprint(X, y), split="given",
+                   extra=(("numerics", numerics_signature()),))
+    return cached_ridge_stats(key, X, y, store=store, chunk_size=chunk_size)
+
+
+def stats_fingerprint(stats: RidgeStats) -> str:
+    """Content hash of one :class:`RidgeStats` (every sum, the Gram's upper triangle)."""
+    return arrays_sha256(_stats_arrays([stats]))
 
 
 # --------------------------------------------------------------------------- Ridge paths

@@ -53,7 +53,12 @@ from moehelpers.engine.ridge import (
     ridge_path,
     ridge_path_from_stats,
 )
-from moehelpers.engine.store import active_store, array_fingerprint, cached_path
+from moehelpers.engine.store import (
+    active_store,
+    array_fingerprint,
+    cached_path,
+    stats_fingerprint,
+)
 from moehelpers.errors import BinTooSmallError, InvalidParameterError, ShapeMismatchError
 from moehelpers.models.bins import BinPlan, BinScheme, physical_3x3, resolve_small_bins
 from moehelpers.models.conditional import ConditionalRidge, moment_stats
@@ -351,6 +356,16 @@ class _PathSource:
                            "all" if rows is None else array_fingerprint(rows), alphas,
                            settings, compute)
 
+    def given(self, stats: RidgeStats, alphas: np.ndarray, model: PiecewiseRidge
+              ) -> RidgePath:
+        """Primal path from statistics the caller computed (keyed by their content)."""
+        if self.store is None:
+            return _stats_path(model, [stats], alphas)
+        settings = {"solver": "primal", "fit_intercept": model.fit_intercept,
+                    "method": model.method}
+        return cached_path(self.store, stats_fingerprint(stats), "given statistics", alphas,
+                           settings, lambda: _stats_path(model, [stats], alphas))
+
     def expert(self, model: PiecewiseRidge, rows: np.ndarray, ids: np.ndarray,
                alphas: np.ndarray) -> RidgePath:
         """Dual from the rows when the expert has fewer stars than pixels, else primal from
@@ -460,7 +475,7 @@ def fit_together(
             if _is_dual(m, n, p):
                 path = source.dual(None, r.alphas, m)
             elif global_stats is not None:
-                path = _stats_path(m, [global_stats], r.alphas)
+                path = source.given(global_stats, r.alphas, m)
             else:  # the global statistics: the sum of every refinement group
                 path = source.primal(np.arange(combos.shape[0]), r.alphas, m)
             sel = path.select(*val) if val is not None else None
