@@ -17,11 +17,13 @@ from sklearn.base import clone
 from test_moe import ALPHAS, split
 
 from moehelpers.engine import store as store_mod
-from moehelpers.engine.ridge import RidgeStats
+from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
 from moehelpers.engine.store import (
     StatsStore,
     active_store,
+    cached_ridge_fit,
     set_active_store,
+    shared_ridge_fit,
     shared_stats,
     using_store,
 )
@@ -206,3 +208,64 @@ def test_global_path_from_given_statistics_is_shared(data, tmp_path):
     for r, f, s in zip(reference, first, second, strict=True):
         assert_identical(r, f, Xt, labt)
         assert_identical(r, s, Xt, labt)
+
+
+# ------------------------------------------------------- a fit together with its Gram
+@pytest.mark.parametrize("n_rows", [300, 30])  # primal (more rows than pixels) and dual
+def test_shared_ridge_fit_equals_a_direct_fit_and_from_data(data, tmp_path, n_rows):
+    (X, y, _), (Xv, yv, _), (Xt, _, _) = data
+    X, y = X[:n_rows], y[:n_rows]
+    direct = RidgeRegressor(ALPHAS).fit(X, y, Xv, yv)
+    stats_direct = RidgeStats.from_data(X, y)
+    store = StatsStore(tmp_path)
+    got = [shared_ridge_fit(X, y, Xv, yv, ALPHAS)]  # no active store
+    with using_store(store):
+        got += [shared_ridge_fit(X, y, Xv, yv, ALPHAS) for _ in range(2)]
+    assert (store.misses, store.hits) == (2, 2)  # path and Gram, then both read back
+    for model, stats in got:
+        assert (model.alpha_, model.solver_) == (direct.alpha_, direct.solver_)
+        np.testing.assert_array_equal(model.coef_path_, direct.coef_path_)
+        np.testing.assert_array_equal(model.predict(Xt), direct.predict(Xt))
+        for a, b in zip(_stats_state(stats_direct), _stats_state(stats), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_shared_ridge_fit_reads_what_cached_ridge_fit_and_shared_stats_stored(data, tmp_path):
+    (X, y, _), (Xv, yv, _), _ = data
+    store = StatsStore(tmp_path)
+    first = cached_ridge_fit(X, y, Xv, yv, ALPHAS, store=store)  # stores the path and Gram
+    assert store.misses == 2
+    with using_store(store):
+        model, stats = shared_ridge_fit(X, y, Xv, yv, ALPHAS)
+        again = shared_stats(X, y)
+    assert (store.misses, store.hits) == (2, 3)
+    np.testing.assert_array_equal(model.coef_path_, first.coef_path_)
+    np.testing.assert_array_equal(stats.gram, again.gram)
+
+
+def test_noise_experts_reuse_the_global_ridge_of_each_level(tmp_path):
+    """MVP-2's expert at a level is MVP-0's global Ridge there: with the store active the
+    experts and the pooled model's Grams are read, and the model is the one computed cold."""
+    from test_noise_experts import _splits
+
+    from moehelpers.data.splits import noisy_splits
+    from moehelpers.models.noise_experts import NoiseExperts
+
+    splits, levels, seed = _splits(n_train=120, n_val=60, n_test=40, p=30, seed=2), \
+        [0.0, 0.5, 1.0], 11
+    cold = NoiseExperts(levels, alphas=ALPHAS, seed=seed).fit(splits)
+    store = StatsStore(tmp_path)
+    for level in levels:  # what notebook 01 does at each level
+        noisy = noisy_splits(splits, level, seed, which=("train", "val"))
+        cached_ridge_fit(noisy["train"], splits.train.y, noisy["val"], splits.val.y, ALPHAS,
+                         store=store)
+    assert store.misses == 2 * len(levels)
+    with using_store(store):
+        warm = NoiseExperts(levels, alphas=ALPHAS, seed=seed).fit(splits)
+    assert (store.misses, store.hits) == (2 * len(levels), 2 * len(levels))
+    for a, b in zip([*cold.experts_, cold.mixed_], [*warm.experts_, warm.mixed_], strict=True):
+        np.testing.assert_array_equal(a.coef_path_, b.coef_path_)
+        np.testing.assert_array_equal(a.intercept_path_, b.intercept_path_)
+        assert a.alpha_ == b.alpha_
+    test = noisy_splits(splits, 0.5, seed + 1, which=("test",))["test"]
+    np.testing.assert_array_equal(cold.predict(test, 0.5), warm.predict(test, 0.5))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from moehelpers import paths
+from moehelpers.engine import store as store_mod
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor, RidgeStats, grouped_stats
 from moehelpers.engine.store import (
     StatsKey,
@@ -266,8 +268,9 @@ def test_cached_ridge_fit_equals_a_direct_fit_on_miss_and_hit(tmp_path):
     store = StatsStore(tmp_path)
     miss = cached_ridge_fit(X, y, Xv, yv, store=store)
     hit = cached_ridge_fit(X, y, Xv, yv, store=store)
-    assert (store.misses, store.hits) == (1, 1)
-    assert len(list(tmp_path.glob("*.npz"))) == 1
+    # the miss keeps the path and the Gram it was solved from; the hit reads the path only
+    assert (store.misses, store.hits) == (2, 1)
+    assert entry_kinds(tmp_path) == ["ridge_path", "ridge_stats"]
     for model in (miss, hit):
         assert model.alpha_ == direct.alpha_
         np.testing.assert_array_equal(model.coef_path_, direct.coef_path_)
@@ -276,8 +279,21 @@ def test_cached_ridge_fit_equals_a_direct_fit_on_miss_and_hit(tmp_path):
         assert (model.solver_, model.method_) == (direct.solver_, direct.method_)
 
 
-@pytest.mark.parametrize("change", ["flux", "target", "alphas", "intercept", "method"])
-def test_cached_ridge_path_misses_when_anything_that_determines_it_changes(tmp_path, change):
+def entry_kinds(folder) -> list[str]:
+    """The ``kind`` of every entry in a store folder, sorted (read from the entries)."""
+    kinds = []
+    for entry in folder.glob("*.npz"):
+        with np.load(entry) as z:
+            kinds.append(json.loads(bytes(z[store_mod._META]).decode())["key"]["kind"])
+    return sorted(kinds)
+
+
+@pytest.mark.parametrize(("change", "counts"), [
+    ("flux", (4, 0)), ("target", (4, 0)),  # other data: another Gram and another path
+    ("alphas", (3, 1)), ("intercept", (3, 1)), ("method", (3, 1)),  # the same Gram reused
+])
+def test_cached_ridge_path_misses_when_anything_that_determines_it_changes(tmp_path, change,
+                                                                           counts):
     X, y, _, _ = ridge_data()
     store = StatsStore(tmp_path)
     cached_ridge_path(X, y, store=store)
@@ -294,7 +310,8 @@ def test_cached_ridge_path_misses_when_anything_that_determines_it_changes(tmp_p
     else:
         kw["method"] = "eigen"
     path = cached_ridge_path(X2, y2, store=store, **kw)
-    assert (store.misses, store.hits) == (2, 0)
+    assert (store.misses, store.hits) == counts
+    assert entry_kinds(tmp_path).count("ridge_path") == 2
     direct = RidgeRegressor(kw.get("alphas", DEFAULT_ALPHAS), fit_intercept=kw.get(
         "fit_intercept", True), method=kw.get("method", "auto")).fit(X2, y2, *ridge_data()[2:])
     np.testing.assert_array_equal(path.coefs, direct.coef_path_)
@@ -304,10 +321,10 @@ def test_corrupt_ridge_path_entry_is_recomputed(tmp_path):
     X, y, Xv, yv = ridge_data()
     store = StatsStore(tmp_path)
     first = cached_ridge_fit(X, y, Xv, yv, store=store)
-    entry = next(tmp_path.glob("*.npz"))
-    entry.write_bytes(entry.read_bytes()[:-40])  # truncated by a crash of another writer
+    for entry in tmp_path.glob("*.npz"):  # the path and its Gram
+        entry.write_bytes(entry.read_bytes()[:-40])  # truncated by a crash of another writer
     again = cached_ridge_fit(X, y, Xv, yv, store=store)
-    assert store.discarded == 1 and store.misses == 2
+    assert store.discarded == 2 and store.misses == 4
     np.testing.assert_array_equal(again.coef_, first.coef_)
 
 
@@ -320,3 +337,21 @@ def test_fit_path_and_cached_fit_refuse_mismatched_settings(tmp_path):
         cached_ridge_fit(X, y, Xv, yv, store=StatsStore(tmp_path), solver="dual")
     with pytest.raises(InvalidParameterError, match="validation"):
         RidgeRegressor().fit_path(path)
+
+
+def test_cached_ridge_fit_without_a_store_uses_the_active_one_or_none(tmp_path, monkeypatch):
+    """``store=None`` follows the active store, so ``MOE_STATS_CACHE=off`` (no active store)
+    writes nothing, also for MVP-0's and the peers page's global Ridge."""
+    from moehelpers.engine.store import using_store
+
+    monkeypatch.setenv("MOE_STATS_DIR", str(tmp_path / "default"))
+    X, y, Xv, yv = ridge_data()
+    direct = RidgeRegressor(DEFAULT_ALPHAS).fit(X, y, Xv, yv)
+    plain = cached_ridge_fit(X, y, Xv, yv)
+    assert not (tmp_path / "default").exists()
+    active = StatsStore(tmp_path / "active")
+    with using_store(active):
+        stored = cached_ridge_fit(X, y, Xv, yv)
+    assert active.misses == 2 and not (tmp_path / "default").exists()
+    for model in (plain, stored):
+        np.testing.assert_array_equal(model.coef_path_, direct.coef_path_)

@@ -36,7 +36,15 @@ from typing import Any
 import numpy as np
 
 from moehelpers import paths
-from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgePath, RidgeRegressor, ridge_path
+from moehelpers._validation import check_xy
+from moehelpers.engine.ridge import (
+    DEFAULT_ALPHAS,
+    RidgePath,
+    RidgeRegressor,
+    _resolve_solver,
+    ridge_path,
+    ridge_path_from_stats,
+)
 from moehelpers.engine.stats import RidgeStats, grouped_stats
 from moehelpers.errors import InvalidParameterError
 
@@ -54,6 +62,7 @@ __all__ = [
     "file_fingerprint",
     "numerics_signature",
     "set_active_store",
+    "shared_ridge_fit",
     "shared_stats",
     "stats_fingerprint",
     "using_store",
@@ -379,9 +388,59 @@ def shared_stats(X: Any, y: Any, *, chunk_size: int | None = None) -> RidgeStats
     if store is None:
         return RidgeStats.from_data(X, y, chunk_size=chunk_size)
     X, y = np.asarray(X), np.asarray(y)
-    key = StatsKey(dataset=array_fingerprint(X, y), split="given",
+    return _content_stats(store, array_fingerprint(X, y), X, y, chunk_size)
+
+
+def _content_stats(store: StatsStore, fingerprint: str, X: np.ndarray, y: np.ndarray,
+                   chunk_size: int | None) -> RidgeStats:
+    """``from_data(X, y)`` through ``store`` under the content key :func:`shared_stats` uses."""
+    key = StatsKey(dataset=fingerprint, split="given",
                    extra=(("numerics", numerics_signature()),))
     return cached_ridge_stats(key, X, y, store=store, chunk_size=chunk_size)
+
+
+def shared_ridge_fit(
+    X: Any,
+    y: Any,
+    X_val: Any,
+    y_val: Any,
+    alphas: Any = DEFAULT_ALPHAS,
+    *,
+    fit_intercept: bool = True,
+    method: str = "auto",
+    chunk_size: int | None = None,
+) -> tuple[RidgeRegressor, RidgeStats]:
+    """A Ridge fit on ``(X, y)`` and the statistics of its training rows, both through the
+    :func:`active_store`.
+
+    For a model that needs the Gram of rows another model is fitted on (the noise experts'
+    pooled model sums every level's Gram): the fit equals :func:`cached_ridge_fit`'s (its
+    path has the same key, so the global Ridge of MVP-0 at a level and the noise expert at
+    that level are solved once per run) and the statistics equal :func:`shared_stats`'s
+    (same key). ``(X, y)`` are hashed once. Without an active store: ``from_data`` and
+    :meth:`~moehelpers.engine.ridge.RidgeRegressor.fit_stats` (the dual system when there
+    are fewer rows than features), the same numbers.
+
+    Returns
+    -------
+    model : RidgeRegressor
+        α chosen on ``(X_val, y_val)``.
+    stats : RidgeStats
+        ``RidgeStats.from_data(X, y, chunk_size=chunk_size)``, value for value.
+    """
+    model = RidgeRegressor(alphas, fit_intercept=fit_intercept, method=method,
+                           chunk_size=chunk_size)
+    store = active_store()
+    if store is None:
+        stats = RidgeStats.from_data(X, y, chunk_size=chunk_size)
+        return model.fit_stats(stats, X_val, y_val, train=(X, y)), stats
+    X, y = np.asarray(X), np.asarray(y)
+    fingerprint = array_fingerprint(X, y)
+    stats = _content_stats(store, fingerprint, X, y, chunk_size)
+    grid = model._checked_alphas(X_val, y_val)
+    path = _content_path(store, fingerprint, X, y, grid, fit_intercept, method, chunk_size,
+                         stats=stats)
+    return model.fit_path(path, X_val, y_val), stats
 
 
 def stats_fingerprint(stats: RidgeStats) -> str:
@@ -465,24 +524,54 @@ def cached_ridge_path(
 
     The key is the *content* of ``X`` and ``y`` (:func:`array_fingerprint`, about 0.5 s for a
     32k × 4096 float32 split) plus the exact α grid and the solver settings, so no caller
-    can label an entry wrongly: the same noisy training flux fitted by two notebooks of a run
-    (the global Ridge of MVP-0 and of the peers page at each level) is solved once. An entry
-    holds the path only (α × pixels coefficients, ~0.3 MB at 9 α × 4096), not the Gram.
+    can label an entry wrongly: the same noisy training flux fitted by several notebooks of a
+    run (the global Ridge of MVP-0, the noise expert of MVP-2 and the peers page at each
+    level) is solved once. The entry holds the path (α × pixels coefficients, ~0.3 MB at
+    9 α × 4096); a primal miss also keeps the Gram it was solved from under
+    :func:`shared_stats`'s key (~130 MB at 4096 pixels), for the models that need it (the
+    noise experts' pooled model, :func:`shared_ridge_fit`).
+
+    ``store=None`` uses the :func:`active_store`; with none active (a notebook switches it
+    on in ``notebook.start`` unless ``MOE_STATS_CACHE=off``) the path is computed and
+    nothing is written.
 
     Returns
     -------
     RidgePath
-        Byte-identical on a hit and on a miss (a miss returns the entry read back).
+        Byte-identical on a hit and on a miss (a miss returns the entry read back), and
+        equal to ``ridge_path(X, y, alphas, ...)``.
     """
     X = np.asarray(X)
     y = np.asarray(y)
     grid = np.atleast_1d(np.asarray(alphas, dtype=float))
-    store = store if store is not None else StatsStore()
+    store = store if store is not None else active_store()
+    if store is None:  # no store asked for and none active (MOE_STATS_CACHE=off): computed
+        return ridge_path(X, y, grid, fit_intercept=fit_intercept, method=method,
+                          chunk_size=chunk_size)
+    return _content_path(store, array_fingerprint(X, y), X, y, grid, fit_intercept, method,
+                         chunk_size)
+
+
+def _content_path(store: StatsStore, fingerprint: str, X: np.ndarray, y: np.ndarray,
+                  grid: np.ndarray, fit_intercept: bool, method: str, chunk_size: int | None,
+                  stats: RidgeStats | None = None) -> RidgePath:
+    """:func:`cached_ridge_path`'s entry. On a miss a primal path is solved from the
+    statistics :func:`shared_stats` keeps for ``(X, y)`` (``stats`` when the caller holds
+    them), so a later model that needs that Gram reads it; ``ridge_path`` does the same
+    ``from_data`` pass, so the numbers do not depend on the route."""
     settings = {"fit_intercept": bool(fit_intercept), "method": method,
                 "chunk_size": chunk_size}
-    return cached_path(store, array_fingerprint(X, y), "all", grid, settings,
-                       lambda: ridge_path(X, y, grid, fit_intercept=fit_intercept,
-                                          method=method, chunk_size=chunk_size))
+
+    def compute() -> RidgePath:
+        checked, _, _ = check_xy(X, y, None)  # ridge_path's checks and messages
+        if _resolve_solver("auto", checked.shape[0], checked.shape[1], True) == "dual":
+            return ridge_path(X, y, grid, fit_intercept=fit_intercept, method=method,
+                              chunk_size=chunk_size)
+        given = stats if stats is not None else _content_stats(store, fingerprint, X, y,
+                                                                chunk_size)
+        return ridge_path_from_stats(given, grid, fit_intercept=fit_intercept, method=method)
+
+    return cached_path(store, fingerprint, "all", grid, settings, compute)
 
 
 def cached_ridge_fit(
@@ -500,7 +589,8 @@ def cached_ridge_fit(
 
     ``ridge_params`` are ``fit_intercept``, ``method`` and ``chunk_size`` of the estimator.
     The result equals ``RidgeRegressor(alphas, **ridge_params).fit(X, y, X_val, y_val)``
-    (tests check it), whether the path was stored before or not.
+    (tests check it), whether the path was stored before or not. ``store=None``: the
+    :func:`active_store`, or no store at all when none is active.
     """
     unknown = sorted(set(ridge_params) - {"fit_intercept", "method", "chunk_size"})
     if unknown:

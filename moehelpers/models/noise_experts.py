@@ -36,6 +36,7 @@ from moehelpers._validation import check_x
 from moehelpers.data.splits import Splits, noisy_splits
 from moehelpers.engine.linalg import check_chunk_size
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor, RidgeStats
+from moehelpers.engine.store import shared_ridge_fit
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.metrics import paired_bootstrap, r2
 
@@ -132,8 +133,8 @@ class NoiseExperts(BaseEstimator):
     def _layout(self, splits: Splits) -> tuple[int, int, np.ndarray]:
         """``(p, chunk, shift)`` of a per-level fit: pixels, rows per chunk, shared shift.
 
-        One reference row serves every noise level, so the levels' statistics add without
-        re-centring.
+        The shift is the pooled statistics' reference row (the mean of the first chunk of
+        noiseless training flux), the same at every noise level.
         """
         train = splits.train
         p = train.flux.shape[1]
@@ -148,7 +149,7 @@ class NoiseExperts(BaseEstimator):
         """Fit every expert and the mixed model on ``splits`` (train for fit, val for α)."""
         levels = check_levels(self.levels)
         y_train, y_val, n_val = splits.train.y, splits.val.y, len(splits.val)
-        p, chunk, shift = self._layout(splits)
+        p, _, shift = self._layout(splits)
         pooled = RidgeStats(p, shift=shift)
         x_val_pooled = np.empty((levels.size * n_val, p), dtype=np.float32)
         experts = []
@@ -167,10 +168,13 @@ class NoiseExperts(BaseEstimator):
                 x_pooled[k * n_train:(k + 1) * n_train] = x_train
                 experts.append(self._ridge().fit(x_train, y_train, noisy["val"], y_val))
             else:  # the Gram feeds the pooled model; the expert may still be dual
-                stats = RidgeStats.from_data(x_train, y_train, chunk_size=chunk, shift=shift)
-                experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val,
-                                                       train=(x_train, y_train)))
-                pooled += stats
+                # both through the active statistics store (engine.store): the expert at a
+                # level is MVP-0's global Ridge at that level, solved once per run
+                expert, stats = shared_ridge_fit(x_train, y_train, noisy["val"], y_val,
+                                                 self.alphas, method=self.method,
+                                                 chunk_size=self.chunk_size)
+                experts.append(expert)
+                pooled += stats  # re-centred on the pooled model's shift
                 del stats
             del noisy, x_train
         if x_pooled is not None:  # its dual system from the rows: no pooled Gram
