@@ -84,6 +84,7 @@ grid: $(STAMP)
 # book, else times `python -m moehelpers book` end to end.
 benchmark: $(STAMP)
 	$(PY) benchmarks/ridge_path.py
+	$(PY) benchmarks/gram_rate.py
 	$(PY) benchmarks/stream_fit.py
 	@if [ -f runs/$(or $(RUN),default)/run.json ]; then $(PY) benchmarks/book_time.py --from-run $(or $(RUN),default); \
 	else $(PY) benchmarks/book_time.py; fi
