@@ -19,6 +19,7 @@ from test_moe import ALPHAS, split
 from moehelpers.engine import store as store_mod
 from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
 from moehelpers.engine.store import (
+    SharedRows,
     StatsStore,
     active_store,
     cached_ridge_fit,
@@ -269,3 +270,57 @@ def test_noise_experts_reuse_the_global_ridge_of_each_level(tmp_path):
         assert a.alpha_ == b.alpha_
     test = noisy_splits(splits, 0.5, seed + 1, which=("test",))["test"]
     np.testing.assert_array_equal(cold.predict(test, 0.5), warm.predict(test, 0.5))
+
+
+# ------------------------------------------------ weighted statistics (moment Grams)
+def assert_stats_equal(a: RidgeStats, b: RidgeStats) -> None:
+    for u, v in zip(_stats_state(a), _stats_state(b), strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_shared_rows_weighted_stats_equal_from_data_and_miss_on_any_change(data, tmp_path):
+    (X, y, lab), _, _ = data
+    m = lab["M_H"].to_numpy()
+    w = (m - m.mean()) / m.std()
+    shift = np.asarray(X[:50], dtype=np.float64).mean(axis=0)
+    direct = RidgeStats.from_data(X, y, w, shift=shift)
+    assert_stats_equal(direct, SharedRows(X, y).stats(w, shift=shift))  # no store active
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        rows = SharedRows(X, y)
+        miss, hit = rows.stats(w, shift=shift), rows.stats(w, shift=shift)
+        assert (store.misses, store.hits) == (1, 1)
+        for got in (miss, hit):
+            assert_stats_equal(direct, got)
+        w2 = w.copy()
+        w2[7] = np.nextafter(w2[7], 10.0)  # one weight, one ulp
+        other_shift = shift.copy()
+        other_shift[0] += 1e-9
+        rows.stats(w2, shift=shift)
+        rows.stats(w, shift=other_shift)
+        rows.stats(w)  # the default shift
+        rows.stats(shift=shift)  # unweighted, with this shift: not shared_stats's entry
+        shared_stats(X, y)
+    assert (store.misses, store.hits) == (6, 1)
+
+
+def test_moment_grams_are_shared_between_entry_points(data, tmp_path):
+    """The conditional Ridge (standardized_moments) and the NN-MoE meta-gate (moment_stats of
+    the same standardised [M/H]) form the same moment Grams: the second reads them."""
+    from moehelpers.models.conditional import moment_stats, standardized_moments
+
+    (X, y, lab), _, _ = data
+    m = lab["M_H"].to_numpy()
+    cold, _, _ = standardized_moments(X, y, m, 4)
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        base = shared_stats(X, y)
+        first, mean, sd = standardized_moments(X, y, m, 4, base=base)
+        n_miss = store.misses
+        again = moment_stats(X, y, (m - mean) / sd, 2, base=shared_stats(X, y))
+    assert n_miss == 1 + 4 and store.misses == n_miss  # the Gram, then powers 1..4 once
+    for a, b in zip([*first[:3], *cold[:3]], [*again, *again], strict=True):
+        for u, v in zip(_stats_state(a), _stats_state(b), strict=True):
+            np.testing.assert_allclose(u, v, rtol=1e-12, atol=0)
+    for a, b in zip(first, again, strict=False):  # the stored ones: bit for bit
+        np.testing.assert_array_equal(a.gram, b.gram)

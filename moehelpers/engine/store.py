@@ -50,6 +50,7 @@ from moehelpers.errors import InvalidParameterError
 
 __all__ = [
     "FORMAT_VERSION",
+    "SharedRows",
     "StatsKey",
     "StatsStore",
     "active_store",
@@ -299,13 +300,15 @@ def cached_ridge_stats(
     weights: Any = None,
     store: StatsStore | None = None,
     chunk_size: int | None = None,
+    shift: np.ndarray | None = None,
 ) -> RidgeStats | list[RidgeStats]:
     """:class:`RidgeStats` of ``(X, y)`` (or one per group) through the statistics store.
 
     ``key`` must describe ``X``, ``y``, ``groups`` and ``weights`` (dataset, split, rows,
     noise, grouping, monomial); the number of features, the number of groups, whether
-    weights were given, the chunk size (it sets the rounding) and the kind
-    (``"ridge_stats"`` or ``"grouped_ridge_stats"``) are added to it here.
+    weights were given, the chunk size and the reference row ``shift`` (both set the
+    rounding; a given shift by its content) and the kind (``"ridge_stats"`` or
+    ``"grouped_ridge_stats"``) are added to it here.
     """
     if (groups is None) != (n_groups is None):
         raise InvalidParameterError("Pass both groups and n_groups, or neither.")
@@ -313,12 +316,17 @@ def cached_ridge_stats(
     kind = "ridge_stats" if groups is None else "grouped_ridge_stats"
     extra = (*key.extra, ("n_features", str(np.shape(X)[1])), ("n_groups", str(n_groups)),
              ("weighted", str(weights is not None)), ("chunk_size", str(chunk_size)))
+    if shift is not None:  # absent from the key otherwise: the keys of earlier entries hold
+        shift = np.asarray(shift, dtype=np.float64)
+        extra = (*extra, ("shift", array_fingerprint(shift)))
     full = dataclasses.replace(key, kind=kind, extra=tuple(sorted(set(extra))))
 
     def compute() -> dict[str, np.ndarray]:
         if groups is None:
-            return _stats_arrays([RidgeStats.from_data(X, y, weights, chunk_size=chunk_size)])
-        per = grouped_stats(X, y, groups, int(n_groups), weights=weights, chunk_size=chunk_size)
+            return _stats_arrays([RidgeStats.from_data(X, y, weights, chunk_size=chunk_size,
+                                                       shift=shift)])
+        per = grouped_stats(X, y, groups, int(n_groups), weights=weights, chunk_size=chunk_size,
+                            shift=shift)
         return _stats_arrays(per)
 
     stats = _arrays_stats(store.get_or_compute(full, compute))
@@ -374,9 +382,59 @@ def numerics_signature() -> str:
     return f"numpy-{np.__version__}|" + ",".join(blas)
 
 
+class SharedRows:
+    """Training rows ``(X, y)`` whose statistics go through the :func:`active_store`, keyed
+    by their content (hashed once, on first use: about 0.5 s for 32k × 4096 float32).
+
+    Every statistic of the same rows — unweighted, or weighted by a moment of a label — is
+    an entry of its own; a notebook that forms the same statistic of the same noisy flux as
+    another (the moment Grams of [M/H] that the conditional Ridge, the NN-MoE meta-gate, the
+    gate-noise and window-gate pages all need) reads it. Without an active store every
+    statistic is computed. Values are those of
+    :meth:`RidgeStats.from_data <moehelpers.engine.stats.RidgeStats.from_data>`, on a hit and
+    on a miss.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Not copied: do not modify them while this object is in use.
+    store : StatsStore, optional
+        Default: the :func:`active_store` (``None`` when none is active).
+    """
+
+    def __init__(self, X: Any, y: Any, *, store: StatsStore | None = None) -> None:
+        self.X, self.y = np.asarray(X), np.asarray(y)
+        self.store = store if store is not None else active_store()
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """:func:`array_fingerprint` of ``(X, y)``."""
+        if self._fingerprint is None:
+            self._fingerprint = array_fingerprint(self.X, self.y)
+        return self._fingerprint
+
+    def stats(self, weights: Any = None, *, shift: np.ndarray | None = None,
+              chunk_size: int | None = None) -> RidgeStats:
+        """``RidgeStats.from_data(X, y, weights, shift=shift, chunk_size=chunk_size)``,
+        through the store (the weights and the shift keyed by their content)."""
+        if self.store is None:
+            return RidgeStats.from_data(self.X, self.y, weights, chunk_size=chunk_size,
+                                        shift=shift)
+        extra = [("numerics", numerics_signature())]
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            extra.append(("weights", array_fingerprint(weights)))
+        key = StatsKey(dataset=self.fingerprint, split="given", extra=tuple(extra))
+        return cached_ridge_stats(key, self.X, self.y, weights=weights, store=self.store,
+                                  chunk_size=chunk_size, shift=shift)
+
+
 def shared_stats(X: Any, y: Any, *, chunk_size: int | None = None) -> RidgeStats:
     """:meth:`RidgeStats.from_data(X, y) <moehelpers.engine.stats.RidgeStats.from_data>`
-    through the :func:`active_store`, keyed by the content of ``(X, y)``.
+    through the :func:`active_store`, keyed by the content of ``(X, y)``
+    (:class:`SharedRows`).
 
     Several notebooks form the Gram of the same noisy training flux (one statistics pass
     serving the pseudo-label predictor, the conditional orders and the piecewise global
@@ -384,19 +442,7 @@ def shared_stats(X: Any, y: Any, *, chunk_size: int | None = None) -> RidgeStats
     instead of a pass over ``X``. Without an active store this is ``from_data``. The result
     equals ``from_data``'s value for value on a hit and on a miss.
     """
-    store = active_store()
-    if store is None:
-        return RidgeStats.from_data(X, y, chunk_size=chunk_size)
-    X, y = np.asarray(X), np.asarray(y)
-    return _content_stats(store, array_fingerprint(X, y), X, y, chunk_size)
-
-
-def _content_stats(store: StatsStore, fingerprint: str, X: np.ndarray, y: np.ndarray,
-                   chunk_size: int | None) -> RidgeStats:
-    """``from_data(X, y)`` through ``store`` under the content key :func:`shared_stats` uses."""
-    key = StatsKey(dataset=fingerprint, split="given",
-                   extra=(("numerics", numerics_signature()),))
-    return cached_ridge_stats(key, X, y, store=store, chunk_size=chunk_size)
+    return SharedRows(X, y).stats(chunk_size=chunk_size)
 
 
 def shared_ridge_fit(
@@ -434,12 +480,10 @@ def shared_ridge_fit(
     if store is None:
         stats = RidgeStats.from_data(X, y, chunk_size=chunk_size)
         return model.fit_stats(stats, X_val, y_val, train=(X, y)), stats
-    X, y = np.asarray(X), np.asarray(y)
-    fingerprint = array_fingerprint(X, y)
-    stats = _content_stats(store, fingerprint, X, y, chunk_size)
+    rows = SharedRows(X, y)
+    stats = rows.stats(chunk_size=chunk_size)
     grid = model._checked_alphas(X_val, y_val)
-    path = _content_path(store, fingerprint, X, y, grid, fit_intercept, method, chunk_size,
-                         stats=stats)
+    path = _content_path(rows, grid, fit_intercept, method, chunk_size, stats=stats)
     return model.fit_path(path, X_val, y_val), stats
 
 
@@ -548,13 +592,11 @@ def cached_ridge_path(
     if store is None:  # no store asked for and none active (MOE_STATS_CACHE=off): computed
         return ridge_path(X, y, grid, fit_intercept=fit_intercept, method=method,
                           chunk_size=chunk_size)
-    return _content_path(store, array_fingerprint(X, y), X, y, grid, fit_intercept, method,
-                         chunk_size)
+    return _content_path(SharedRows(X, y, store=store), grid, fit_intercept, method, chunk_size)
 
 
-def _content_path(store: StatsStore, fingerprint: str, X: np.ndarray, y: np.ndarray,
-                  grid: np.ndarray, fit_intercept: bool, method: str, chunk_size: int | None,
-                  stats: RidgeStats | None = None) -> RidgePath:
+def _content_path(rows: SharedRows, grid: np.ndarray, fit_intercept: bool, method: str,
+                  chunk_size: int | None, stats: RidgeStats | None = None) -> RidgePath:
     """:func:`cached_ridge_path`'s entry. On a miss a primal path is solved from the
     statistics :func:`shared_stats` keeps for ``(X, y)`` (``stats`` when the caller holds
     them), so a later model that needs that Gram reads it; ``ridge_path`` does the same
@@ -563,15 +605,14 @@ def _content_path(store: StatsStore, fingerprint: str, X: np.ndarray, y: np.ndar
                 "chunk_size": chunk_size}
 
     def compute() -> RidgePath:
-        checked, _, _ = check_xy(X, y, None)  # ridge_path's checks and messages
+        checked, _, _ = check_xy(rows.X, rows.y, None)  # ridge_path's checks and messages
         if _resolve_solver("auto", checked.shape[0], checked.shape[1], True) == "dual":
-            return ridge_path(X, y, grid, fit_intercept=fit_intercept, method=method,
-                              chunk_size=chunk_size)
-        given = stats if stats is not None else _content_stats(store, fingerprint, X, y,
-                                                                chunk_size)
+            return ridge_path(rows.X, rows.y, grid, fit_intercept=fit_intercept,
+                              method=method, chunk_size=chunk_size)
+        given = stats if stats is not None else rows.stats(chunk_size=chunk_size)
         return ridge_path_from_stats(given, grid, fit_intercept=fit_intercept, method=method)
 
-    return cached_path(store, fingerprint, "all", grid, settings, compute)
+    return cached_path(rows.store, rows.fingerprint, "all", grid, settings, compute)
 
 
 def cached_ridge_fit(

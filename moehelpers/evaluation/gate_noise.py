@@ -252,14 +252,14 @@ def fit_models(X: Mapping[str, Any], y: Mapping[str, Any], labels: Mapping[str, 
     predictor, both MoE and the conditional model (whose α walk starts at the global α).
     α of every model is chosen on the validation split.
     """
-    from moehelpers.engine.ridge import RidgeStats
+    from moehelpers.engine.store import shared_stats
     from moehelpers.gates import pseudo
     from moehelpers.models import bins as gating
     from moehelpers.models.modulated import ModulatedRidge, ModulatorScaling, modulated_stats
     from moehelpers.models.piecewise import PiecewiseRidge, fit_together
 
     mh = {s: labels[s]["M_H"].to_numpy() for s in ("train", "val")}
-    stats = RidgeStats.from_data(X["train"], y["train"])
+    stats = shared_stats(X["train"], y["train"])  # the Gram notebooks 06 and 07 form too
     mh_model = pseudo.label_predictor(stats, X["train"], mh["train"], X["val"], mh["val"],
                                       alphas)
     hard = {name: PiecewiseRidge(scheme, alphas, min_bin_train=min_bin_train,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from moehelpers.data import splits as experiment
-from moehelpers.engine.ridge import RidgeStats
+from moehelpers.engine.store import shared_stats
 from moehelpers.gates import pseudo
 from moehelpers.metrics import paired_bootstrap
 from moehelpers.models import bins as gating
@@ -55,7 +55,7 @@ def ridge_baselines(X: Mapping[str, Any], y: Mapping[str, np.ndarray],
         with the true and the predicted [M/H].
     """
     mh = {s: lab[s]["M_H"].to_numpy() for s in experiment.SPLITS}
-    stats = RidgeStats.from_data(X["train"], y["train"])
+    stats = shared_stats(X["train"], y["train"])  # the Gram notebooks 06 and 07 form too
     piecewise = PiecewiseRidge(gating.physical_3x3(), alphas, min_bin_train=min_bin_train,
                                min_bin_val=min_bin_val)
     fit_together([piecewise], X["train"], y["train"], lab["train"], X["val"], y["val"],

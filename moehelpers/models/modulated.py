@@ -36,6 +36,7 @@ from moehelpers._validation import check_alphas, check_choice, check_x, check_xy
 from moehelpers.engine import linalg as _linalg
 from moehelpers.engine.block_path import BlockPathMixin, best_alpha_index
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeStats
+from moehelpers.engine.store import SharedRows
 from moehelpers.engine.terms import (  # re-exported
     ModulatorScaling,
     Monomial,
@@ -87,6 +88,11 @@ def modulated_stats(X: Any, y: Any, V: np.ndarray, monomials: Sequence[Monomial]
     Statistics of disjoint row blocks add (``{k: a[k] + b[k] for k in a}``), so data that
     arrive in pieces (shards, or one noisy copy per noise level pooled into one model) are
     accumulated block by block with one :class:`ModulatorScaling` fitted on all of them.
+
+    With an active statistics store (a notebook) each pass is an entry keyed by the content
+    of ``X``, ``y``, the weights and the shift (:class:`~moehelpers.engine.store.SharedRows`):
+    the moment Grams several pages form of the same noisy flux are computed once per run,
+    and a rerun reads them. The values do not depend on it.
     """
     X, y, _ = check_xy(X, y, None)
     V = np.asarray(V, dtype=np.float64)
@@ -112,6 +118,7 @@ def modulated_stats(X: Any, y: Any, V: np.ndarray, monomials: Sequence[Monomial]
             raise ShapeMismatchError(f"base statistics hold n={base.n:g} rows but X has "
                                      f"{X.shape[0]}; pass those of the same rows.")
         out[zero] = base if np.array_equal(base._shift0(), shift) else base.with_shift(shift)
+    rows = SharedRows(X, y)  # each pass through the active statistics store, if any
     for mono in monomials:
         mono = tuple(int(v) for v in mono)
         if len(mono) != V.shape[1]:
@@ -119,7 +126,7 @@ def modulated_stats(X: Any, y: Any, V: np.ndarray, monomials: Sequence[Monomial]
                                      f"{V.shape[1]} variables.")
         if mono not in out:
             w = None if not any(mono) else monomial_values(V, mono)
-            out[mono] = RidgeStats.from_data(X, y, w, chunk_size=chunk_size, shift=shift)
+            out[mono] = rows.stats(w, shift=shift, chunk_size=chunk_size)
     return out
 
 

@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from moehelpers.data.snr import NoiseLevelEstimator
 from moehelpers.data.splits import Splits, noisy_splits
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeStats
+from moehelpers.engine.store import SharedRows
 from moehelpers.errors import InvalidParameterError
 from moehelpers.metrics import paired_bootstrap, percentile_ci
 from moehelpers.models.conditional import ConditionalRidge
@@ -120,7 +121,8 @@ class NoiseConditionedRidge(NoiseExperts):
             x_train = noisy.pop("train")
             if x_pooled is not None:
                 x_pooled[k * len(train):(k + 1) * len(train)] = x_train
-            stats = RidgeStats.from_data(x_train, y_train, chunk_size=chunk, shift=shift)
+            # through the active statistics store: a rerun reads every level's Gram
+            stats = SharedRows(x_train, y_train).stats(chunk_size=chunk, shift=shift)
             x_val[k * n_val:(k + 1) * n_val] = noisy["val"]
             experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val,
                                                    train=(x_train, y_train)))
