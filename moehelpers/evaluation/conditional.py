@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from moehelpers.engine.ridge import RidgeRegressor
+from moehelpers.engine.store import shared_ridge_fit
 from moehelpers.evaluation.compare import ci_columns
 from moehelpers.metrics import PairedBootstrapResult, paired_bootstrap, r2, retention
 
@@ -191,5 +191,7 @@ def full_resolution_r2(X: Mapping[str, Any], y: Mapping[str, Any], alphas: Seque
     -------
     float
     """
-    full = RidgeRegressor(alphas).fit(X["train"], y["train"], X["val"], y["val"])
+    # the full-resolution Gram of this noisy flux is the one notebooks 06 and 07 form: read
+    # from the statistics store when active, with the path (the same fit as RidgeRegressor's)
+    full, _ = shared_ridge_fit(X["train"], y["train"], X["val"], y["val"], alphas)
     return float(r2(y["test"], full.predict(X["test"])))
