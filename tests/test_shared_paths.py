@@ -324,3 +324,35 @@ def test_moment_grams_are_shared_between_entry_points(data, tmp_path):
             np.testing.assert_allclose(u, v, rtol=1e-12, atol=0)
     for a, b in zip(first, again, strict=False):  # the stored ones: bit for bit
         np.testing.assert_array_equal(a.gram, b.gram)
+
+
+@pytest.mark.parametrize("alpha_search", ["walk", "grid"])
+def test_conditional_solves_are_read_back_by_a_rerun(data, tmp_path, alpha_search):
+    """The (K+1)·P block systems of a conditional Ridge: with the store active a refit reads
+    every solve (and every moment Gram) and gives the cold model bit for bit."""
+    from moehelpers.models.conditional import ConditionalRidge
+
+    (X, y, lab), (Xv, yv, labv), (Xt, _, labt) = data
+    m, mv, mt = (d["M_H"].to_numpy() for d in (lab, labv, labt))
+    grid = [1e-3, 1e-2, 1e-1, 1.0, 10.0]
+
+    def fit() -> ConditionalRidge:
+        return ConditionalRidge(2, grid, alpha_search=alpha_search).fit(X, y, m, Xv, yv, mv)
+
+    cold = fit()
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        first = fit()
+        n_miss = store.misses
+        second = fit()
+    assert n_miss > 5 and store.misses == n_miss  # moment Grams (powers 0..4) and solves
+    assert store.hits == n_miss
+    for model in (first, second):
+        assert model.alpha_ == cold.alpha_
+        np.testing.assert_array_equal(model.coef_, cold.coef_)
+        np.testing.assert_array_equal(model.val_scores_, cold.val_scores_)
+        np.testing.assert_array_equal(model.predict(Xt, mt), cold.predict(Xt, mt))
+    other = ConditionalRidge(2, [*grid[:-1], 11.0], alpha_search=alpha_search)
+    with using_store(store):
+        other.fit(X, y, m, Xv, yv, mv)  # the same systems, another α: a new solve
+    assert store.misses > n_miss

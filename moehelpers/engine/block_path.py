@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from moehelpers.engine import linalg as _linalg
+from moehelpers.engine.store import active_store, array_fingerprint, cached_solutions
 from moehelpers.metrics import r2
 
 __all__ = ["BlockPathMixin", "best_alpha_index"]
@@ -60,13 +61,23 @@ class BlockPathMixin:
                alphas: np.ndarray, val: tuple | None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Coefficients, intercepts and validation R² (None without validation) per α, from
-        the primal system ``(A + αI) β = b``."""
+        the primal system ``(A + αI) β = b``.
+
+        With an active statistics store each solve is an entry keyed by the content of
+        ``(A, b)`` (:func:`~moehelpers.engine.store.cached_solutions`): a rerun's α walk
+        reads the α it visits instead of factorising again; the values do not change.
+        """
+        store = active_store()
+        system = "" if store is None else array_fingerprint(a, b)
+
         def each(al: np.ndarray) -> np.ndarray:
-            return _linalg.solve_cholesky_primal(a, b, al)
+            return cached_solutions(store, system, al, "cholesky",
+                                    lambda: _linalg.solve_cholesky_primal(a, b, al))
 
         def path(al: np.ndarray) -> np.ndarray:
             if _linalg.choose_method(self.method, al.size) == "eigen":
-                return _linalg.solve_eigen_primal(*_linalg.eigen_decompose(a), b, al)
+                return cached_solutions(store, system, al, "eigen", lambda: (
+                    _linalg.solve_eigen_primal(*_linalg.eigen_decompose(a), b, al)))
             return each(al)
 
         return self._alpha_path(each, path, means, ybar, alphas, val)

@@ -60,6 +60,7 @@ __all__ = [
     "cached_ridge_fit",
     "cached_ridge_path",
     "cached_ridge_stats",
+    "cached_solutions",
     "file_fingerprint",
     "numerics_signature",
     "set_active_store",
@@ -552,6 +553,45 @@ def cached_path(
     key = StatsKey(dataset=dataset, split="given", kind="ridge_path", rows=rows,
                    grouping=grouping, extra=tuple(sorted(extra.items())))
     return _arrays_path(store.get_or_compute(key, lambda: _path_arrays(compute())))
+
+
+def cached_solutions(
+    store: StatsStore | None,
+    system: str,
+    alphas: np.ndarray,
+    method: str,
+    compute: Callable[[], np.ndarray],
+) -> np.ndarray:
+    """Coefficients (one row per α) of a primal system ``(A + αI) β = b`` through ``store``.
+
+    For the block systems of the conditional models (:mod:`moehelpers.engine.block_path`),
+    whose (K+1)·P unknowns make each solve cost seconds: their α walk visits the same α on
+    a rerun, and each visited α is then read (~0.1 MB an entry).
+
+    Parameters
+    ----------
+    store : StatsStore or None
+        ``None`` returns ``compute()``.
+    system : str
+        :func:`array_fingerprint` of ``(A, b)``: the system itself, whatever built it.
+    alphas : ndarray
+        The α solved (exact, as in every path key).
+    method : str
+        ``"cholesky"`` or ``"eigen"``.
+    compute : callable
+        Returns the coefficients, shape ``(len(alphas), n_unknowns)``, on a miss.
+
+    Returns
+    -------
+    ndarray
+        Byte-identical on a hit and on a miss; the key also holds :func:`numerics_signature`.
+    """
+    if store is None:
+        return compute()
+    extra = (("alphas", _alphas_text(np.atleast_1d(alphas))), ("method", method),
+             ("numerics", numerics_signature()))
+    key = StatsKey(dataset=system, split="given", kind="block_solution", extra=extra)
+    return store.get_or_compute(key, lambda: {"coefs": np.asarray(compute())})["coefs"]
 
 
 def cached_ridge_path(
