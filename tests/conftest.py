@@ -38,6 +38,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _store_small_statistics(monkeypatch):
+    """Tests use small matrices; store their statistics too, so the store's keys, hits and
+    values are exercised (``SharedRows.min_rows`` keeps small ones out in real runs; its
+    own test restores it)."""
+    from moehelpers.engine.store import SharedRows
+
+    monkeypatch.setattr(SharedRows, "min_rows", 0)
+
+
+@pytest.fixture(autouse=True)
 def _no_active_store_leaks():
     """A test that runs ``notebook.start`` in-process switches the statistics store on for
     the process (as in a notebook kernel); switch it off again so no later test of the same

@@ -356,3 +356,30 @@ def test_conditional_solves_are_read_back_by_a_rerun(data, tmp_path, alpha_searc
     with using_store(store):
         other.fit(X, y, m, Xv, yv, mv)  # the same systems, another α: a new solve
     assert store.misses > n_miss
+
+
+def test_statistics_of_few_rows_are_computed_not_stored(data, tmp_path, monkeypatch):
+    """Below SharedRows.min_rows a pass is cheaper than reading the entry back: nothing is
+    written, the values are from_data's, and the path entry (small) is still kept."""
+    (X, y, _), (Xv, yv, _), _ = data
+    monkeypatch.setattr(SharedRows, "min_rows", len(X) + 1)
+    assert SharedRows.min_rows > 0
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        stats = shared_stats(X, y)
+        model, again = shared_ridge_fit(X, y, Xv, yv, ALPHAS)
+    assert_stats_equal(stats, RidgeStats.from_data(X, y))
+    assert_stats_equal(again, stats)
+    np.testing.assert_array_equal(model.coef_path_,
+                                  RidgeRegressor(ALPHAS).fit(X, y, Xv, yv).coef_path_)
+    assert store.misses == 1  # the path only
+    monkeypatch.setattr(SharedRows, "min_rows", len(X))
+    with using_store(store):
+        shared_stats(X, y)
+    assert store.misses == 2  # as many rows as min_rows: stored
+
+
+def test_min_rows_default_keeps_full_splits_and_drops_small_ones(monkeypatch):
+    monkeypatch.undo()  # the class value, not the tests' 0 (conftest)
+    assert SharedRows.min_rows > 1000  # a few hundred rows: computed again, not read
+    assert SharedRows.min_rows <= 4096  # 32k-star splits and 12k-star levels: stored

@@ -208,14 +208,9 @@ class StatsStore:
 
     def put(self, key: StatsKey, arrays: Mapping[str, np.ndarray]) -> Path:
         """Write ``arrays`` under ``key`` atomically (temp file, fsync, rename); return the path."""
-        if _META in arrays or not arrays:
-            raise InvalidParameterError(
-                f"Statistics entries need at least one array and no array named {_META!r}; "
-                f"got names {sorted(arrays)}. Rename the arrays."
-            )
-        data = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
-        if any(a.dtype == object for a in data.values()):
-            raise InvalidParameterError("Statistics arrays must be numeric (no object arrays).")
+        return self._write(key, _entry_arrays(arrays))
+
+    def _write(self, key: StatsKey, data: dict[str, np.ndarray]) -> Path:
         meta = {"key": key.as_dict(), "sha256": arrays_sha256(data), "created": time.time()}
         self.root.mkdir(parents=True, exist_ok=True)
         self._clean_stale_tmp()
@@ -238,18 +233,18 @@ class StatsStore:
     ) -> dict[str, np.ndarray]:
         """Stored arrays of ``key``; on a miss ``compute()`` them, store and return them.
 
-        What is returned on a miss is read back from the written entry, so a hit and a miss
-        give byte-identical arrays.
+        What is returned on a miss are the contiguous arrays the entry was written from
+        (an entry holds their raw bytes, dtypes and shapes), so a hit and a miss give
+        byte-identical arrays without reading the entry back.
         """
         found = self.get(key)
         if found is not None:
             self.hits += 1
             return found
         self.misses += 1
-        arrays = compute()
-        self.put(key, arrays)
-        found = self.get(key)
-        return found if found is not None else {k: np.asarray(v) for k, v in arrays.items()}
+        data = _entry_arrays(compute())
+        self._write(key, data)
+        return dict(data)
 
     def _clean_stale_tmp(self) -> None:
         now = time.time()
@@ -257,6 +252,19 @@ class StatsStore:
             with contextlib.suppress(OSError):
                 if now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
                     tmp.unlink()
+
+
+def _entry_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays of an entry, checked and C-contiguous (what is written and handed back)."""
+    if _META in arrays or not arrays:
+        raise InvalidParameterError(
+            f"Statistics entries need at least one array and no array named {_META!r}; "
+            f"got names {sorted(arrays)}. Rename the arrays."
+        )
+    data = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    if any(a.dtype == object for a in data.values()):
+        raise InvalidParameterError("Statistics arrays must be numeric (no object arrays).")
+    return data
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -395,6 +403,8 @@ class SharedRows:
     :meth:`RidgeStats.from_data <moehelpers.engine.stats.RidgeStats.from_data>`, on a hit and
     on a miss.
 
+    Statistics of fewer than :attr:`min_rows` rows are computed, never stored.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
@@ -403,6 +413,11 @@ class SharedRows:
     store : StatsStore, optional
         Default: the :func:`active_store` (``None`` when none is active).
     """
+
+    #: Below this many rows a statistic is cheaper to form than to keep: reading a 4096-pixel
+    #: entry back takes ~0.4 s (and a miss also writes it, ~0.5 s), about what a pass over
+    #: 2000 rows costs at this machine's dsyrk rate (n·p² at ~70 GFLOP/s), for any p.
+    min_rows: int = 2048
 
     def __init__(self, X: Any, y: Any, *, store: StatsStore | None = None) -> None:
         self.X, self.y = np.asarray(X), np.asarray(y)
@@ -420,7 +435,7 @@ class SharedRows:
               chunk_size: int | None = None) -> RidgeStats:
         """``RidgeStats.from_data(X, y, weights, shift=shift, chunk_size=chunk_size)``,
         through the store (the weights and the shift keyed by their content)."""
-        if self.store is None:
+        if self.store is None or len(self.X) < self.min_rows:
             return RidgeStats.from_data(self.X, self.y, weights, chunk_size=chunk_size,
                                         shift=shift)
         extra = [("numerics", numerics_signature())]
@@ -543,8 +558,8 @@ def cached_path(
     Returns
     -------
     RidgePath
-        Byte-identical on a hit and on a miss (a miss returns the entry read back). The key
-        also holds :func:`numerics_signature`.
+        Byte-identical on a hit and on a miss (a miss returns the arrays the entry holds).
+        The key also holds :func:`numerics_signature`.
     """
     if store is None:
         return compute()
@@ -622,7 +637,7 @@ def cached_ridge_path(
     Returns
     -------
     RidgePath
-        Byte-identical on a hit and on a miss (a miss returns the entry read back), and
+        Byte-identical on a hit and on a miss (a miss returns the arrays the entry holds), and
         equal to ``ridge_path(X, y, alphas, ...)``.
     """
     X = np.asarray(X)
