@@ -4,6 +4,7 @@ test suite makes (goal: no fewer than the record this run replaces — no test w
 Usage::
 
     python benchmarks/test_time.py                  # times `make test` (ruff + pytest)
+    python benchmarks/test_time.py --baseline REF   # checks compared with commit REF's tests
     python benchmarks/test_time.py --count-only     # counts the checks against the last
                                                     # record; runs and writes nothing
 
@@ -63,6 +64,29 @@ def count_checks(tests_dir: Path) -> dict[str, int]:
     return {"checks": checks, "test_functions": functions, "files": len(files)}
 
 
+def baseline_counts(ref: str) -> dict[str, int]:
+    """:func:`count_checks` of ``tests/`` at git commit ``ref`` (``git archive``).
+
+    Raises
+    ------
+    SystemExit
+        ``ref`` is not a commit of this repository (git's message is kept).
+    """
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(["git", "archive", "--format=tar", ref, "tests"], cwd=ROOT,
+                              capture_output=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"--baseline {ref}: {done.stderr.decode().strip()}")
+        archive = Path(tmp) / "tests.tar"
+        archive.write_bytes(done.stdout)
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        return count_checks(Path(tmp) / "tests")
+
+
 def _previous(out: Path) -> dict[str, Any] | None:
     try:
         return json.loads(out.read_text())
@@ -75,6 +99,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--command", default="make test", help="the test command (`make test`)")
     ap.add_argument("--tests", type=Path, default=ROOT / "tests", help="folder of the tests")
     ap.add_argument("--count-only", action="store_true", help="count the checks, run nothing")
+    ap.add_argument("--baseline", default=None, metavar="REF",
+                    help="compare the checks with those of git commit REF (default: the "
+                    "record this run replaces)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     out = args.out or RESULTS_DIR / "test_time.json"
@@ -84,7 +111,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"{counts['checks']} checks in {counts['test_functions']} test functions "
           f"({counts['files']} files)")
     record["goals"] = []
-    if before and isinstance(before.get("checks"), int):
+    if args.baseline is not None:
+        base = baseline_counts(args.baseline)
+        record.update(baseline=args.baseline, baseline_checks=base["checks"])
+        record["goals"].append(goal(f"checks in tests/ (those at {args.baseline} or more)",
+                                    counts["checks"], base["checks"], ">=", ""))
+    elif before and isinstance(before.get("checks"), int):
         record["previous_checks"] = before["checks"]
         record["goals"].append(goal("checks in tests/ (previous record's count or more)",
                                     counts["checks"], before["checks"], ">=", ""))

@@ -87,6 +87,20 @@ def test_test_time_counts_checks_and_compares_with_the_last_record(tmp_path) -> 
         test_time.count_checks(tmp_path / "nowhere")
 
 
+@pytest.mark.skipif(not (repo_root() / ".git").exists(), reason="not a git checkout")
+def test_test_time_compares_with_a_commit(tmp_path) -> None:
+    import test_time
+
+    head = test_time.baseline_counts("HEAD")  # the committed tests/
+    assert head["checks"] > 1000 and head["files"] > 10
+    rec = test_time.main(["--count-only", "--baseline", "HEAD", "--out",
+                          str(tmp_path / "tt.json")])
+    (g,) = rec["goals"]
+    assert g["target"] == head["checks"] and rec["baseline_checks"] == head["checks"]
+    with pytest.raises(SystemExit, match="--baseline no-such-ref"):
+        test_time.baseline_counts("no-such-ref")
+
+
 def test_stream_fit_benchmark_tiny(tmp_path) -> None:
     out = tmp_path / "sf.json"
     rec = stream_fit.main(["--n", "3000", "--p", "64", "--shards", "3", "--n-mem", "1000",
