@@ -72,3 +72,20 @@ def test_duplicate_scripts_are_dropped_once_per_page() -> None:
     _dedupe_scripts(None, "p", "page.html", context, None)
     assert [(js.filename, js.attributes.get("body")) for js in context["script_files"]] == [
         ("a.js", None), ("", body), ("", "other")]
+
+
+def test_book_config_never_builds_the_venv_data_or_partial_runs() -> None:
+    """The venv's LICENSE.md files once became orphan pages of the book (230 of them)."""
+    from sphinx.util.matching import Matcher
+
+    from moehelpers.paths import repo_root
+
+    config = yaml.safe_load((repo_root() / "_config.yml").read_text())
+    excluded = Matcher(config["exclude_patterns"])
+    for path in (".venv/lib/python3.11/site-packages/numpy/LICENSE.md", ".venv",
+                 "data/default/train/notes.md", "runs/default/.partial/01_x.ipynb",
+                 "tests/fixtures/page.md", "benchmarks/results/notes.md"):
+        assert excluded(path), path
+    for path in ("runs/default/notebooks/01_mvp0_global_ridge.ipynb", "book/intro.md",
+                 "runs/noise0.35/notebooks/01_mvp0_global_ridge.ipynb"):
+        assert not excluded(path), path
