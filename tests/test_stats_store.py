@@ -355,3 +355,26 @@ def test_cached_ridge_fit_without_a_store_uses_the_active_one_or_none(tmp_path, 
     assert active.misses == 2 and not (tmp_path / "default").exists()
     for model in (plain, stored):
         np.testing.assert_array_equal(model.coef_path_, direct.coef_path_)
+
+
+def test_fortran_ordered_arrays_are_stored_as_laid_out(tmp_path):
+    """A Gram's upper triangle is Fortran-ordered (as the accumulator keeps it): an entry
+    stores it so and hands it back so, with no transposing copy, hit or miss."""
+    from moehelpers.engine.store import arrays_sha256, shared_stats, using_store
+
+    rng = np.random.default_rng(3)
+    F = np.asfortranarray(rng.standard_normal((5, 7)))
+    store = StatsStore(tmp_path)
+    key = StatsKey(dataset="d", split="train")
+    store.put(key, {"f": F, "c": np.ascontiguousarray(F)})
+    got = store.get(key)
+    assert got["f"].flags.f_contiguous and not got["f"].flags.c_contiguous
+    np.testing.assert_array_equal(got["f"], F)
+    np.testing.assert_array_equal(got["c"], F)
+    assert arrays_sha256({"f": F}) != arrays_sha256({"f": np.ascontiguousarray(F)})
+    X, y, _, _ = ridge_data()
+    with using_store(store):
+        miss, hit = shared_stats(X, y), shared_stats(X, y)
+    for s in (miss, hit):
+        assert s._upper.flags.f_contiguous
+        np.testing.assert_array_equal(s.gram, RidgeStats.from_data(X, y).gram)

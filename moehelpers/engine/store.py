@@ -107,7 +107,12 @@ def arrays_sha256(arrays: Mapping[str, np.ndarray]) -> str:
     """Content hash of named arrays, independent of their order in the mapping."""
     h = hashlib.sha256()
     for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
+        a = np.asarray(arrays[name])
+        if not a.flags.c_contiguous and a.flags.f_contiguous:  # its bytes as they lie
+            h.update(f"{name}|{a.dtype.str}|{a.shape}|F|".encode())
+            h.update(_raw_bytes(a.T))
+            continue
+        a = np.ascontiguousarray(a)
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
         h.update(_raw_bytes(a))
     return h.hexdigest()
@@ -255,13 +260,17 @@ class StatsStore:
 
 
 def _entry_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The arrays of an entry, checked and C-contiguous (what is written and handed back)."""
+    """The arrays of an entry, checked and contiguous (what is written and handed back): a
+    Fortran-ordered array (a Gram's upper triangle) is kept so, .npy stores its order."""
     if _META in arrays or not arrays:
         raise InvalidParameterError(
             f"Statistics entries need at least one array and no array named {_META!r}; "
             f"got names {sorted(arrays)}. Rename the arrays."
         )
-    data = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    data = {}
+    for name, value in arrays.items():
+        a = np.asarray(value)
+        data[name] = a if a.flags.f_contiguous else np.ascontiguousarray(a)
     if any(a.dtype == object for a in data.values()):
         raise InvalidParameterError("Statistics arrays must be numeric (no object arrays).")
     return data
@@ -277,13 +286,20 @@ def _fsync_dir(folder: Path) -> None:
 
 
 # --------------------------------------------------------------------------- RidgeStats
+def _upper(stats: RidgeStats) -> np.ndarray:
+    """``triu`` of the Gram accumulator in Fortran order (the accumulator's own): one copy,
+    which an entry stores and :func:`_arrays_stats` takes back without another."""
+    return np.tril(stats._upper.T).T
+
+
 def _stats_arrays(stats: list[RidgeStats]) -> dict[str, np.ndarray]:
+    uppers = [_upper(s) for s in stats]
     return {
         "shift": np.stack([s._shift0() for s in stats]),
         "n": np.array([s.n for s in stats]),
         "sum_u": np.stack([s.sum_u for s in stats]),
         "sum_y": np.array([s.sum_y for s in stats]),
-        "upper": np.stack([np.triu(s._upper) for s in stats]),
+        "upper": uppers[0][None] if len(uppers) == 1 else np.stack(uppers),
         "xty": np.stack([s.xty for s in stats]),
         "sum_yy": np.array([s.sum_yy for s in stats]),
     }
