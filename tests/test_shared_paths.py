@@ -23,12 +23,14 @@ from moehelpers.engine.store import (
     StatsStore,
     active_store,
     cached_ridge_fit,
+    cached_stats_path,
+    fit_from_stats,
     set_active_store,
     shared_ridge_fit,
     shared_stats,
     using_store,
 )
-from moehelpers.errors import InvalidParameterError
+from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.models import piecewise as moe_mod
 from moehelpers.models.bins import mh_only, physical_3x3, teff_only
 from moehelpers.models.piecewise import PiecewiseRidge, fit_together
@@ -263,7 +265,12 @@ def test_noise_experts_reuse_the_global_ridge_of_each_level(tmp_path):
     assert store.misses == 2 * len(levels)
     with using_store(store):
         warm = NoiseExperts(levels, alphas=ALPHAS, seed=seed).fit(splits)
-    assert (store.misses, store.hits) == (2 * len(levels), 2 * len(levels))
+    # every expert's path and Gram read; the pooled model's path solved once and stored
+    assert (store.misses, store.hits) == (2 * len(levels) + 1, 2 * len(levels))
+    with using_store(store):
+        again = NoiseExperts(levels, alphas=ALPHAS, seed=seed).fit(splits)
+    assert (store.misses, store.hits) == (2 * len(levels) + 1, 4 * len(levels) + 1)
+    np.testing.assert_array_equal(again.mixed_.coef_path_, cold.mixed_.coef_path_)
     for a, b in zip([*cold.experts_, cold.mixed_], [*warm.experts_, warm.mixed_], strict=True):
         np.testing.assert_array_equal(a.coef_path_, b.coef_path_)
         np.testing.assert_array_equal(a.intercept_path_, b.intercept_path_)
@@ -383,3 +390,118 @@ def test_min_rows_default_keeps_full_splits_and_drops_small_ones(monkeypatch):
     monkeypatch.undo()  # the class value, not the tests' 0 (conftest)
     assert SharedRows.min_rows > 1000  # a few hundred rows: computed again, not read
     assert SharedRows.min_rows <= 4096  # 32k-star splits and 12k-star levels: stored
+
+
+# ------------------------------------------- paths solved from statistics a caller formed
+def _assert_same_fit(a: RidgeRegressor, b: RidgeRegressor, Xt) -> None:
+    assert (a.alpha_, a.solver_, a.method_) == (b.alpha_, b.solver_, b.method_)
+    np.testing.assert_array_equal(a.coef_path_, b.coef_path_)
+    np.testing.assert_array_equal(a.intercept_path_, b.intercept_path_)
+    np.testing.assert_array_equal(a.val_scores_, b.val_scores_)
+    np.testing.assert_array_equal(a.predict(Xt), b.predict(Xt))
+
+
+def test_fit_from_stats_equals_fit_stats_on_miss_and_hit(data, tmp_path):
+    (X, y, _), (Xv, yv, _), (Xt, _, _) = data
+    stats = RidgeStats.from_data(X, y)
+    direct = RidgeRegressor(ALPHAS).fit_stats(stats, Xv, yv)
+    plain = fit_from_stats(RidgeRegressor(ALPHAS), stats, Xv, yv)  # no active store
+    assert not list(tmp_path.iterdir())
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        miss = fit_from_stats(RidgeRegressor(ALPHAS), stats, Xv, yv)
+        hit = fit_from_stats(RidgeRegressor(ALPHAS), stats, Xv, yv, train=(X, y))
+    assert (store.misses, store.hits) == (1, 1)
+    for model in (plain, miss, hit):
+        _assert_same_fit(model, direct, Xt)
+
+
+def test_fit_from_stats_solves_the_dual_and_refuses_what_fit_stats_refuses(data, tmp_path):
+    (X, y, _), (Xv, yv, _), (Xt, _, _) = data
+    X, y = X[:30], y[:30]  # fewer rows than the 40 pixels: the dual system from the rows
+    stats = RidgeStats.from_data(X, y)
+    direct = RidgeRegressor(ALPHAS).fit_stats(stats, Xv, yv, train=(X, y))
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        got = fit_from_stats(RidgeRegressor(ALPHAS), stats, Xv, yv, train=(X, y))
+        assert got.solver_ == "dual" and store.misses == store.hits == 0
+        _assert_same_fit(got, direct, Xt)
+        with pytest.raises(ShapeMismatchError, match="statistics were accumulated"):
+            fit_from_stats(RidgeRegressor(ALPHAS), stats, Xv, yv, train=(X[:20], y[:20]))
+        with pytest.raises(InvalidParameterError, match="needs the training rows"):
+            fit_from_stats(RidgeRegressor(ALPHAS, solver="dual"), stats, Xv, yv)
+        with pytest.raises(InvalidParameterError, match="validation"):
+            fit_from_stats(RidgeRegressor(ALPHAS), stats)
+    assert store.misses == 0
+
+
+@pytest.mark.parametrize("change", ["gram", "target", "alphas", "intercept", "method"])
+def test_cached_stats_path_misses_on_anything_that_changes_the_path(data, tmp_path, change):
+    (X, y, _), _, _ = data
+    stats = RidgeStats.from_data(X, y)
+    store = StatsStore(tmp_path)
+    cached_stats_path(stats, ALPHAS, store=store)
+    other, kw = stats.copy(), {}
+    if change == "gram":
+        other._upper[3, 5] = np.nextafter(other._upper[3, 5], np.inf)  # one entry, one ulp
+    elif change == "target":
+        other.xty[0] += 1e-12
+    elif change == "alphas":
+        kw["alphas"] = (*ALPHAS[:-1], np.nextafter(ALPHAS[-1], 0))
+    elif change == "intercept":
+        kw["fit_intercept"] = False
+    else:
+        kw["method"] = "eigen"
+    grid = kw.pop("alphas", ALPHAS)
+    path = cached_stats_path(other, grid, store=store, **kw)
+    assert (store.misses, store.hits) == (2, 0)
+    direct = store_mod.ridge_path_from_stats(other, grid, **kw)
+    np.testing.assert_array_equal(path.coefs, direct.coefs)
+    np.testing.assert_array_equal(path.intercepts, direct.intercepts)
+
+
+def test_piecewise_global_path_and_cached_stats_path_share_an_entry(data, tmp_path):
+    (X, y, lab), (Xv, yv, labv), _ = data
+    stats = RidgeStats.from_data(X, y)
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        fit_together(models(), X, y, lab, Xv, yv, labv, global_stats=stats)
+        hits = store.hits
+        cached_stats_path(stats, ALPHAS)
+    assert store.hits == hits + 1
+
+
+def test_label_predictors_and_noise_conditioning_read_their_paths_on_a_rerun(tmp_path):
+    """The pseudo gate's label predictors (retargeted Grams) and the noise-conditioned
+    model's experts and mixed model solve their paths once; a rerun equals the cold fit."""
+    from test_noise_experts import _splits
+
+    from moehelpers.gates.pseudo import label_predictor
+    from moehelpers.models.noise_conditioning import NoiseConditionedRidge
+
+    splits = _splits(n_train=160, n_val=60, n_test=40, p=30, seed=4)
+    X, m = splits.train.flux, splits.train.labels["M_H"].to_numpy()
+    Xv, mv = splits.val.flux, splits.val.labels["M_H"].to_numpy()
+    stats = RidgeStats.from_data(X, splits.train.y)
+    levels = [0.1, 0.5, 1.0]
+    cold_m = label_predictor(stats, X, m, Xv, mv, ALPHAS)
+    cold_nc = NoiseConditionedRidge(levels, alphas=ALPHAS, seed=3, orders=[1],
+                                    estimator=None).fit(splits)
+    store = StatsStore(tmp_path)
+    runs = []
+    for _ in range(2):
+        with using_store(store):
+            before = store.misses
+            runs.append((label_predictor(stats, X, m, Xv, mv, ALPHAS),
+                         NoiseConditionedRidge(levels, alphas=ALPHAS, seed=3, orders=[1],
+                                               estimator=None).fit(splits)))
+            new = store.misses - before
+        if len(runs) == 1:
+            assert new >= 2 + len(levels)  # the predictor, every expert and the mixed model
+        else:
+            assert new == 0
+    for pred, nc in runs:
+        _assert_same_fit(pred, cold_m, splits.test.flux)
+        for a, b in zip([*cold_nc.experts_, cold_nc.mixed_], [*nc.experts_, nc.mixed_],
+                        strict=True):
+            _assert_same_fit(a, b, splits.test.flux)

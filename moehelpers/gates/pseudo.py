@@ -23,6 +23,7 @@ import pandas as pd
 from moehelpers._validation import check_xy
 from moehelpers.engine.linalg import check_chunk_size
 from moehelpers.engine.ridge import RidgeRegressor, RidgeStats
+from moehelpers.engine.store import fit_from_stats
 from moehelpers.errors import ShapeMismatchError
 from moehelpers.metrics import RetentionResult, paired_bootstrap, retention
 from moehelpers.models.bins import BinScheme
@@ -60,12 +61,14 @@ def label_predictor(stats: RidgeStats, X: Any, m: Any, X_val: Any, m_val: Any,
     """Global Ridge predicting a label ``m`` from the spectra (α chosen on validation).
 
     ``stats`` are the unweighted statistics of ``X`` (any target): their Gram is reused, or,
-    with fewer rows than pixels, the rows' n × n kernel (the same model, cheaper).
+    with fewer rows than pixels, the rows' n × n kernel (the same model, cheaper). The primal
+    path goes through the active statistics store (:func:`~moehelpers.engine.store.
+    fit_from_stats`), so a rerun reads it.
     """
     model = RidgeRegressor(list(alphas))
     if np.shape(X)[0] < stats.n_features:  # the dual system: the Gram is not needed
         return model.fit(X, m, X_val, m_val)
-    return model.fit_stats(retarget(stats, X, m), X_val, m_val)
+    return fit_from_stats(model, retarget(stats, X, m), X_val, m_val)
 
 
 def routing_confusion(scheme: BinScheme, true_labels: Any, routed_labels: Any) -> pd.DataFrame:

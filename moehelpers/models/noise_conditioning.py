@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from moehelpers.data.snr import NoiseLevelEstimator
 from moehelpers.data.splits import Splits, noisy_splits
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeStats
-from moehelpers.engine.store import SharedRows
+from moehelpers.engine.store import SharedRows, fit_from_stats
 from moehelpers.errors import InvalidParameterError
 from moehelpers.metrics import paired_bootstrap, percentile_ci
 from moehelpers.models.conditional import ConditionalRidge
@@ -124,8 +124,8 @@ class NoiseConditionedRidge(NoiseExperts):
             # through the active statistics store: a rerun reads every level's Gram
             stats = SharedRows(x_train, y_train).stats(chunk_size=chunk, shift=shift)
             x_val[k * n_val:(k + 1) * n_val] = noisy["val"]
-            experts.append(self._ridge().fit_stats(stats, noisy["val"], y_val,
-                                                   train=(x_train, y_train)))
+            experts.append(fit_from_stats(self._ridge(), stats, noisy["val"], y_val,
+                                          train=(x_train, y_train)))
             del x_train
             level_stats.append(stats)
             del noisy
@@ -136,7 +136,7 @@ class NoiseConditionedRidge(NoiseExperts):
         if pooled_rows is not None and n_pooled < p:  # its dual system: no pooled Gram
             self.mixed_ = self._ridge().fit(*pooled_rows[:2], x_val, y_val_all)
         else:
-            self.mixed_ = self._ridge().fit_stats(sum(level_stats), x_val, y_val_all)
+            self.mixed_ = fit_from_stats(self._ridge(), sum(level_stats), x_val, y_val_all)
 
         def conditional(o: int) -> ConditionalRidge:
             return ConditionalRidge(o, self.alphas, condition="noise_level", method=self.method,

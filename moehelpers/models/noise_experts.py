@@ -36,7 +36,7 @@ from moehelpers._validation import check_x
 from moehelpers.data.splits import Splits, noisy_splits
 from moehelpers.engine.linalg import check_chunk_size
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor, RidgeStats
-from moehelpers.engine.store import shared_ridge_fit
+from moehelpers.engine.store import fit_from_stats, shared_ridge_fit
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.metrics import paired_bootstrap, r2
 
@@ -181,8 +181,8 @@ class NoiseExperts(BaseEstimator):
             self.mixed_ = self._ridge().fit(x_pooled, np.tile(y_train, levels.size),
                                             x_val_pooled, np.tile(y_val, levels.size))
         else:
-            self.mixed_ = self._ridge().fit_stats(pooled, x_val_pooled,
-                                                  np.tile(y_val, levels.size))
+            self.mixed_ = fit_from_stats(self._ridge(), pooled, x_val_pooled,
+                                         np.tile(y_val, levels.size))
         self.levels_ = levels
         self.experts_ = experts
         self.expert_alphas_ = np.array([e.alpha_ for e in experts])
@@ -203,10 +203,10 @@ class NoiseExperts(BaseEstimator):
                 f"{levels.size} levels need as many statistics and validation sets; got "
                 f"{len(stats)} and {len(X_val)}.")
         y_val = np.asarray(y_val, dtype=np.float64)
-        self.experts_ = [self._ridge().fit_stats(s, xv, y_val)
+        self.experts_ = [fit_from_stats(self._ridge(), s, xv, y_val)
                          for s, xv in zip(stats, X_val, strict=True)]
-        self.mixed_ = self._ridge().fit_stats(sum(stats), np.concatenate(list(X_val)),
-                                              np.tile(y_val, levels.size))
+        self.mixed_ = fit_from_stats(self._ridge(), sum(stats), np.concatenate(list(X_val)),
+                                     np.tile(y_val, levels.size))
         self.levels_ = levels
         self.expert_alphas_ = np.array([e.alpha_ for e in self.experts_])
         self.n_features_in_ = stats[0].n_features

@@ -57,7 +57,7 @@ from moehelpers.engine.store import (
     active_store,
     array_fingerprint,
     cached_path,
-    stats_fingerprint,
+    cached_stats_path,
 )
 from moehelpers.errors import BinTooSmallError, InvalidParameterError, ShapeMismatchError
 from moehelpers.models.bins import BinPlan, BinScheme, physical_3x3, resolve_small_bins
@@ -361,10 +361,8 @@ class _PathSource:
         """Primal path from statistics the caller computed (keyed by their content)."""
         if self.store is None:
             return _stats_path(model, [stats], alphas)
-        settings = {"solver": "primal", "fit_intercept": model.fit_intercept,
-                    "method": model.method}
-        return cached_path(self.store, stats_fingerprint(stats), "given statistics", alphas,
-                           settings, lambda: _stats_path(model, [stats], alphas))
+        return cached_stats_path(stats, alphas, fit_intercept=model.fit_intercept,
+                                 method=model.method, store=self.store)
 
     def expert(self, model: PiecewiseRidge, rows: np.ndarray, ids: np.ndarray,
                alphas: np.ndarray) -> RidgePath:
