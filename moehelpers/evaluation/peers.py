@@ -48,6 +48,7 @@ from threadpoolctl import threadpool_limits
 from moehelpers._validation import check_choice
 from moehelpers.data.grid import SpectralGrid
 from moehelpers.data.splits import Splits, bin_pixels, noisy_splits
+from moehelpers.engine.fitted import cached_outputs
 from moehelpers.engine.ridge import DEFAULT_ALPHAS, RidgeRegressor
 from moehelpers.engine.store import cached_ridge_fit
 from moehelpers.errors import DataFileNotFoundError, InvalidParameterError, ShapeMismatchError
@@ -329,7 +330,7 @@ def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[st
     k = settings.bin_factor
     t0, c0 = time.perf_counter(), time.process_time()
     xb = {s: bin_pixels(x[s], k) for s in _SPLITS}
-    wb = {s: bin_ivar(np.float32(noise_level) * e[s], k) for s in _SPLITS}
+    wb: dict[str, np.ndarray] = {}  # χ² weights of the binned pixels, formed on a fit's demand
     init_source = "given"
     if init is None:
         init, init_source = _ridge_init(xb, lab), "ridge"
@@ -339,8 +340,15 @@ def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[st
                 "fit_cpu_s": time.process_time() - c0, "predict_cpu_s": 0.0}]
     names = list(models) + ([ML_GRID_MODEL] if truth is not None else [])
 
-    def run(name: str, st: PeerSettings) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    # every array a fit reads (binned copies derive from these by the keyed code): a rerun
+    # with the same inputs, settings and code reads each model's outputs (engine.fitted)
+    inputs = {**{f"{k}_{sp}": d[sp] for k, d in (("x", x), ("e", e), ("lab", lab))
+                 for sp in _SPLITS}, "clean": clean, "init": init}
+
+    def fit(name: str, st: PeerSettings) -> tuple[np.ndarray, np.ndarray | None, dict]:
         if name != ML_GRID_MODEL:
+            if not wb and name != "cnn":  # the main thread's fits only (the CNN needs none)
+                wb.update({s: bin_ivar(np.float32(noise_level) * e[s], k) for s in _SPLITS})
             return _fit_one(name, st, seed, xb, wb, lab, init, clean, e, x, noise_level)
         assert truth is not None
         t0, c0 = time.perf_counter(), time.process_time()
@@ -348,6 +356,28 @@ def evaluate_peers(noisy: Mapping[str, Any], clean_train: Any, error: Mapping[st
                                   kind=truth.kind, n_iter=st.ml_iter)
         return pred, sigma, {"fit_s": 0.0, "predict_s": time.perf_counter() - t0,
                              "fit_cpu_s": 0.0, "predict_cpu_s": time.process_time() - c0}
+
+    def run(name: str, st: PeerSettings) -> tuple[np.ndarray, np.ndarray | None, dict]:
+        def compute() -> dict[str, np.ndarray]:
+            pred, sigma, times = fit(name, st)
+            got = {"pred": pred, **{k: np.float64(v) for k, v in times.items()}}
+            return got if sigma is None else {**got, "sigma": sigma}
+
+        if name == ML_GRID_MODEL:
+            assert truth is not None
+            g = truth.grid
+            used: dict[str, Any] = {"x_test": x["test"], "e_test": e["test"], "wave": g.wave,
+                                    "teff": g.teff, "logg": g.logg, "mh": g.mh,
+                                    "flux_norm": g.flux_norm, "log10_cont": g.log10_cont,
+                                    **({} if g.filled is None else {"filled": g.filled})}
+            params = {"kind": truth.kind, "n_iter": st.ml_iter}
+        else:
+            used, params = inputs, {"settings": st.as_dict(), "seed": seed}
+        got = cached_outputs(f"peer:{name}", used, {**params, "noise_level": noise_level},
+                             compute, torch=name in ("emulator", "cnn"))
+        times = {k: float(got[k]) for k in ("fit_s", "predict_s", "fit_cpu_s",
+                                            "predict_cpu_s")}
+        return got["pred"], got.get("sigma"), times
 
     out: dict[str, tuple[np.ndarray, np.ndarray | None, dict]] = {}
     numpy_fits = [n for n in names if n in ("cannon", ML_GRID_MODEL)]
