@@ -110,3 +110,62 @@ def test_spectral_inputs_come_from_the_flux_only() -> None:
     error = {s: np.full_like(f, 0.05) for s, f in flux.items()}
     with pytest.raises(InvalidParameterError, match="error array"):
         mnn.spectral_inputs(error, wave, n_components=4)
+
+
+def test_state_arrays_restore_the_trained_model_bit_for_bit() -> None:
+    m, _ = _fit(n_experts=2, max_epochs=6, expert="mlp", expert_hidden=8, patience=2)
+    params = {"n_experts": 2, "expert": "mlp", "expert_hidden": 8, "max_epochs": 6,
+              "patience": 2, "lr": 1e-2, "progress": False, "device": "cpu", "batch_size": 128}
+    back = mnn.NNMoERegressor(**params).load_state_arrays(m.state_arrays())
+    xt, gt, _, _ = _data(80, 2)
+    assert np.array_equal(back.predict(xt, gt), m.predict(xt, gt))
+    assert np.array_equal(back.gate_weights(xt, gt), m.gate_weights(xt, gt))
+    assert back.history_ == m.history_
+    assert (back.best_epoch_, back.n_epochs_, back.y_mean_, back.y_std_) == (
+        m.best_epoch_, m.n_epochs_, m.y_mean_, m.y_std_)
+    with pytest.raises(InvalidParameterError, match="architecture"):
+        mnn.NNMoERegressor(**{**params, "expert_hidden": 16}).load_state_arrays(
+            m.state_arrays())
+    with pytest.raises(InvalidParameterError, match="lack"):
+        mnn.NNMoERegressor(**params).load_state_arrays({"y_scale": np.zeros(2)})
+    with pytest.raises(InvalidParameterError, match="not fitted"):
+        mnn.NNMoERegressor(**params).state_arrays()
+
+
+def test_fit_models_rerun_reads_the_trained_weights(tmp_path, monkeypatch) -> None:
+    """Notebook 11's neural models through the store: a rerun trains nothing and predicts
+    exactly what the first run's networks predicted; a changed parameter trains again."""
+    from moehelpers.engine.store import StatsStore, using_store
+    from moehelpers.evaluation import nn_moe as ev
+
+    x, g, y, _ = _data(400, 0)
+    xv, gv, yv, _ = _data(100, 1)
+    xt, gt, _, _ = _data(100, 2)
+    Z, G = {"train": x, "val": xv, "test": xt}, {"train": g, "val": gv, "test": gt}
+    Y = {"train": y, "val": yv}
+    specs = {"K=2 linear": ({"n_experts": 2, "expert": "linear"}, G, None),
+             "K=2 pre-trained": ({"n_experts": 2, "expert": "linear", "pretrain_epochs": 2}, G,
+                                 (g[:, 0] > 0.5).astype(int))}
+    common = {"max_epochs": 4, "patience": 4, "lr": 1e-2, "progress": False, "device": "cpu",
+              "seed": 3}
+    _, cold, cold_fits = ev.fit_models(specs, common, Z, Y)  # no store
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        _, miss, _ = ev.fit_models(specs, common, Z, Y)
+        real_fit = mnn.NNMoERegressor.fit
+
+        def no_training(self, *a, **k):
+            raise AssertionError("trained again although the weights were stored")
+
+        monkeypatch.setattr(mnn.NNMoERegressor, "fit", no_training)
+        nets, hit, hit_fits = ev.fit_models(specs, common, Z, Y)
+        assert (store.misses, store.hits) == (2, 2)
+        with pytest.raises(AssertionError, match="trained again"):
+            ev.fit_models(specs, {**common, "lr": 2e-2}, Z, Y)
+        monkeypatch.setattr(mnn.NNMoERegressor, "fit", real_fit)
+    for preds in (miss, hit):
+        for name in specs:
+            assert np.array_equal(preds[name], cold[name])
+    cols = ["model", "epochs", "best_epoch", "val_mse_std"]
+    assert hit_fits[cols].equals(cold_fits[cols])
+    assert nets["K=2 linear"].gate_weights(xt, gt).shape == (100, 2)

@@ -10,6 +10,7 @@ paired bootstrap intervals on the same test stars.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from moehelpers.data import splits as experiment
+from moehelpers.engine.fitted import cached_outputs
 from moehelpers.engine.store import shared_stats
 from moehelpers.gates import pseudo
 from moehelpers.metrics import paired_bootstrap
 from moehelpers.models import bins as gating
 from moehelpers.models.conditional import ConditionalRidge, moment_stats
-from moehelpers.models.nn_moe import NNMoERegressor
+from moehelpers.models.nn_moe import NNMoERegressor, resolve_device
 from moehelpers.models.piecewise import PiecewiseRidge, fit_together
 
 __all__ = ["REFERENCE", "compare_models", "fit_models", "meta_gate_inputs", "mh_groups",
@@ -187,14 +189,30 @@ def fit_models(specs: Mapping[str, tuple[dict[str, Any], Any, np.ndarray | None]
     """
     nets, preds, rows = {}, {}, []
     for name, (kw, gate_in, grp) in specs.items():
-        t0 = time.perf_counter()
-        net = NNMoERegressor(**common, **kw).fit(Z["train"], gate_in["train"], y["train"],
-                                                 Z["val"], gate_in["val"], y["val"], groups=grp)
+        net = NNMoERegressor(**common, **kw)
+
+        def train(net: NNMoERegressor = net, gate_in: Any = gate_in, grp: Any = grp
+                  ) -> dict[str, np.ndarray]:
+            t0 = time.perf_counter()
+            net.fit(Z["train"], gate_in["train"], y["train"], Z["val"], gate_in["val"],
+                    y["val"], groups=grp)
+            return {**net.state_arrays(), "seconds": np.float64(time.perf_counter() - t0)}
+
+        # a rerun with the same inputs, parameters and code reads the trained weights
+        inputs = {**{f"{k}_{s}": d[s] for k, d in (("x", Z), ("g", gate_in))
+                     for s in ("train", "val", "test")},
+                  "y_train": y["train"], "y_val": y["val"],
+                  **({} if grp is None else {"groups": grp})}
+        params = {**{k: getattr(net, k) for k in inspect.signature(NNMoERegressor).parameters
+                     if k != "progress"}, "device": resolve_device(net.device)}
+        state = cached_outputs("nn_moe", inputs, params, train, torch=True)
+        if not hasattr(net, "model_"):  # read from the store: restore the trained network
+            net.load_state_arrays(state)
         nets[name] = net
         preds[name] = net.predict(Z["test"], gate_in["test"])
         val_mse = min(h["val_mse"] for h in net.history_ if not h["pretrain"])
         rows.append({"model": name, "epochs": net.n_epochs_, "best_epoch": net.best_epoch_,
-                     "val_mse_std": val_mse, "seconds": time.perf_counter() - t0})
+                     "val_mse_std": val_mse, "seconds": float(state["seconds"])})
     return nets, preds, pd.DataFrame(rows)
 
 

@@ -271,6 +271,66 @@ class NNMoERegressor:
         self.n_features_in_, self.n_gate_features_in_ = x.shape[1], g.shape[1]
         return self
 
+    # ------------------------------------------------------------------ fitted state
+    _HISTORY = ("epoch", "pretrain", "train_loss", "val_mse")
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted state as named numeric arrays: the network's weights (the restored
+        best epoch), the target scaling, the input widths and the training history.
+
+        :meth:`load_state_arrays` on an estimator with the same parameters restores a model
+        whose predictions equal this one's bit for bit (e.g. through a store entry).
+        """
+        if not hasattr(self, "model_"):
+            raise InvalidParameterError("NNMoERegressor is not fitted; call fit first.")
+        out = {f"param:{k}": v.detach().cpu().numpy().copy()
+               for k, v in self.model_.state_dict().items()}
+        out["y_scale"] = np.array([self.y_mean_, self.y_std_], dtype=np.float64)
+        out["widths"] = np.array([self.n_features_in_, self.n_gate_features_in_,
+                                  getattr(self, "best_epoch_", 0)], dtype=np.int64)
+        for h in self._HISTORY:
+            out[f"history:{h}"] = np.array([row[h] for row in self.history_])
+        return out
+
+    def load_state_arrays(self, arrays: Any) -> NNMoERegressor:
+        """Set the fitted state from :meth:`state_arrays` of a model with these parameters.
+
+        Raises
+        ------
+        InvalidParameterError
+            If the arrays do not describe this architecture (another ``n_experts``,
+            ``expert`` or hidden width): refit instead.
+        """
+        self._check()
+        torch = require_torch()
+        missing = [k for k in ("y_scale", "widths", *(f"history:{h}" for h in self._HISTORY))
+                   if k not in arrays]
+        if missing:
+            raise InvalidParameterError(f"state arrays lack {missing}; pass what state_arrays "
+                                        "returned.")
+        d_x, d_g, best = (int(v) for v in arrays["widths"])
+        self.device_ = resolve_device(self.device)
+        model = _build(torch, d_x, d_g, int(self.n_experts), self.expert,
+                       int(self.expert_hidden), int(self.gate_hidden))
+        state = {k[len("param:"):]: torch.from_numpy(np.array(v)) for k, v in arrays.items()
+                 if k.startswith("param:")}
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise InvalidParameterError(
+                f"the stored weights do not fit this NNMoERegressor's architecture ({exc}); "
+                "fit it instead.") from exc
+        self.model_ = model.to(self.device_)
+        self.y_mean_, self.y_std_ = (float(v) for v in arrays["y_scale"])
+        columns = [np.asarray(arrays[f"history:{h}"]).tolist() for h in self._HISTORY]
+        self.history_ = [dict(zip(self._HISTORY, row, strict=True))
+                         for row in zip(*columns, strict=True)]
+        if best:
+            self.best_epoch_ = best
+        self.n_epochs_ = len(self.history_)
+        self.n_features_in_, self.n_gate_features_in_ = d_x, d_g
+        return self
+
     def _forward(self, x: Any, g: Any) -> Any:
         torch = require_torch()
         self.model_.eval()
