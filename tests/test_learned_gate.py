@@ -163,3 +163,33 @@ def test_score_gates_marks_models_that_do_not_route() -> None:
     assert rows[0]["routing_accuracy"] == pytest.approx(0.8)
     assert np.isnan(rows[1]["routing_accuracy"]) and rows[1]["gate"] == "cond"
     assert rows[1]["delta_r2"] == rows[0]["delta_r2"]
+
+
+def test_gate_inputs_give_the_gates_of_the_flux_and_are_formed_once(monkeypatch) -> None:
+    from moehelpers.gates.learned import GateInputs
+
+    flux, group = _spectra(300, 0)
+    flux_t, _ = _spectra(100, 1)
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=300)
+    E = np.column_stack([np.where(group == 0, y, -y), np.where(group == 1, y, -y)])
+    feats = GateFeatures(WAVE, 2).fit(flux)
+    calls = []
+    real = GateFeatures.transform
+    monkeypatch.setattr(GateFeatures, "transform",
+                        lambda self, f: calls.append(len(f)) or real(self, f))
+    Z, Zt = GateInputs.of(feats, flux), GateInputs.of(feats, flux_t)
+    assert GateInputs.of(feats, Z) is Z and calls == [300, 100]
+    log_z = LogisticGate(feats, 2).fit(Z, group)
+    mix_z = MixtureGate(feats, 1e-3, init=log_z).fit(Z, E, y)
+    p_log, p_mix = log_z.predict_proba(Zt), mix_z.predict_proba(Zt)
+    assert calls == [300, 100]  # no gate transformed the spectra again
+    log_f = LogisticGate(feats, 2).fit(flux, group)
+    mix_f = MixtureGate(feats, 1e-3, init=log_f).fit(flux, E, y)
+    np.testing.assert_array_equal(p_log, log_f.predict_proba(flux_t))
+    np.testing.assert_array_equal(p_mix, mix_f.predict_proba(flux_t))
+    other = GateFeatures(WAVE, 2).fit(flux)
+    with pytest.raises(InvalidParameterError, match="other GateFeatures"):
+        LogisticGate(other, 2).fit(Z, group)
+    with pytest.raises(InvalidParameterError, match="other GateFeatures"):
+        GateInputs.of(other, Z)

@@ -85,6 +85,8 @@ def evaluate_gates(models: Mapping[str, PiecewiseRidge], features: Any, gate_dat
     """
     Xg, yg, lg = gate_data
     rows, conf, preds, chosen_by, l2_chosen = [], {}, {}, {}, {}
+    # every gate of every scheme sees the same stars: their features are formed once
+    Zg, Zv, Zt = (learned.GateInputs.of(features, a) for a in (Xg, X["val"], X["test"]))
     for name, m in models.items():
         names = learned.option_names(m)
         E_g, E_v, E_t = (learned.expert_matrix(m, a) for a in (Xg, X["val"], X["test"]))
@@ -92,15 +94,14 @@ def evaluate_gates(models: Mapping[str, PiecewiseRidge], features: Any, gate_dat
         g, oracle = E_t[:, -1], m.predict(X["test"], lab["test"])
         ps = m.predict(X["test"], routed)
         ps_opt = np.where(m.route(routed) >= 0, m.route(routed), len(m.experts_))
-        logistic = learned.LogisticGate(features, len(names), gate_C).fit(Xg, o_g)
-        fits = {l2: learned.MixtureGate(features, l2, init=logistic).fit(Xg, E_g, yg)
+        logistic = learned.LogisticGate(features, len(names), gate_C).fit(Zg, o_g)
+        fits = {l2: learned.MixtureGate(features, l2, init=logistic).fit(Zg, E_g, yg)
                 for l2 in mixture_l2}
-        val_r2 = {l2: r2(y["val"], learned.combine(f.predict_proba(X["val"]), E_v))
+        val_r2 = {l2: r2(y["val"], learned.combine(f.predict_proba(Zv), E_v))
                   for l2, f in fits.items()}
         l2_chosen[name] = max(val_r2, key=val_r2.get)
         mixture = fits[l2_chosen[name]]
-        P = {"logistic": logistic.predict_proba(X["test"]),
-             "mixture": mixture.predict_proba(X["test"])}
+        P = {"logistic": logistic.predict_proba(Zt), "mixture": mixture.predict_proba(Zt)}
         cand = {"oracle": (oracle, o_t), "pseudo": (ps, ps_opt)}
         for gname, p in P.items():
             for mode in ("soft", "hard"):

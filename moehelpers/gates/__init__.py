@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the re-exports; at run time each loads on first use (moehel
         bin_representatives,
     )
     from moehelpers.gates.learned import (
+        GateInputs,
         LogisticGate,
         MixtureGate,
         TrainPart,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # the re-exports; at run time each loads on first use (moehel
 __all__ = [
     "FluxBinClassifier",
     "GateComparison",
+    "GateInputs",
     "LogisticGate",
     "MixtureGate",
     "TrainPart",

@@ -38,8 +38,8 @@ from moehelpers.data.flux_features import GateFeatures
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
 from moehelpers.models.piecewise import PiecewiseRidge
 
-__all__ = ["LogisticGate", "MixtureGate", "TrainPart", "combine", "confusion", "expert_matrix",
-           "fit_mixture", "gate_rows", "option_names", "score_gate", "score_gates",
+__all__ = ["GateInputs", "LogisticGate", "MixtureGate", "TrainPart", "combine", "confusion",
+           "expert_matrix", "fit_mixture", "gate_rows", "option_names", "score_gate", "score_gates",
            "split_experts_gate", "true_options"]
 
 
@@ -92,6 +92,38 @@ def _check_features(features: Any) -> GateFeatures:
     return features
 
 
+@dataclass(frozen=True, eq=False)
+class GateInputs:
+    """Gate features of one set of spectra, transformed once (:meth:`of`).
+
+    The gates take these wherever they take flux: several gates fitted or applied to the
+    same stars (a logistic gate and a mixture gate per L2 strength) then transform them
+    once instead of once per gate. Only gates built on the same ``features`` accept them.
+    """
+
+    features: GateFeatures
+    z: np.ndarray
+
+    @classmethod
+    def of(cls, features: GateFeatures, flux: Any) -> GateInputs:
+        """``features.transform(flux)``, kept with the features that made it."""
+        if isinstance(flux, GateInputs):
+            _gate_z(features, flux)  # the same features, else the error that says so
+            return flux
+        return cls(features, _check_features(features).transform(flux))
+
+
+def _gate_z(features: Any, flux: Any) -> np.ndarray:
+    """Gate features of ``flux`` (noisy spectra, or :class:`GateInputs` of these features)."""
+    if isinstance(flux, GateInputs):
+        if flux.features is not features:
+            raise InvalidParameterError(
+                "these GateInputs were transformed by other GateFeatures than the gate's; "
+                "build them with GateInputs.of(gate.features, flux), or pass the flux.")
+        return flux.z
+    return _check_features(features).transform(flux)
+
+
 class LogisticGate:
     """(a) Multinomial logistic classifier of the option, on standardised gate features.
 
@@ -117,8 +149,9 @@ class LogisticGate:
         self.max_iter = max_iter
 
     def fit(self, flux: Any, options: Any, /) -> LogisticGate:
-        """Fit on the noisy flux of the gate-training stars and their true options."""
-        z = _check_features(self.features).transform(flux)
+        """Fit on the noisy flux of the gate-training stars (or their :class:`GateInputs`)
+        and their true options."""
+        z = _gate_z(self.features, flux)
         o = np.asarray(options)
         if o.shape != (z.shape[0],) or o.min() < 0 or o.max() >= self.n_options:
             raise InvalidParameterError(
@@ -139,8 +172,8 @@ class LogisticGate:
         return out
 
     def predict_proba(self, flux: Any, /) -> np.ndarray:
-        """Probability of each option, shape (n, n_options)."""
-        z = self.scaler_.transform(_check_features(self.features).transform(flux))
+        """Probability of each option, shape (n, n_options) (flux or :class:`GateInputs`)."""
+        z = self.scaler_.transform(_gate_z(self.features, flux))
         return softmax(self.logits(z), axis=1)
 
 
@@ -173,10 +206,11 @@ class MixtureGate:
         self.init = init
 
     def fit(self, flux: Any, expert_preds: Any, y: Any, /) -> MixtureGate:
-        """Fit on the gate-training stars: their flux, frozen expert predictions, targets."""
+        """Fit on the gate-training stars: their flux (or :class:`GateInputs`), frozen expert
+        predictions, targets."""
         if not float(self.l2) >= 0:
             raise InvalidParameterError(f"l2 must be ≥ 0; got {self.l2!r}.")
-        z = _check_features(self.features).transform(flux)
+        z = _gate_z(self.features, flux)
         e, t = np.asarray(expert_preds, dtype=float), np.asarray(y, dtype=float)
         if e.ndim != 2 or e.shape[0] != z.shape[0] or t.shape != (z.shape[0],):
             raise ShapeMismatchError(
@@ -217,8 +251,8 @@ class MixtureGate:
         return self
 
     def predict_proba(self, flux: Any, /) -> np.ndarray:
-        """Mixture weight of each option, shape (n, n_options)."""
-        z = self.scaler_.transform(_check_features(self.features).transform(flux))
+        """Mixture weight of each option, shape (n, n_options) (flux or :class:`GateInputs`)."""
+        z = self.scaler_.transform(_gate_z(self.features, flux))
         return softmax(z @ self.coef_ + self.intercept_, axis=1)
 
 
@@ -340,6 +374,7 @@ def fit_mixture(features: GateFeatures, l2_grid: Any, init: LogisticGate, flux: 
     """
     from moehelpers.metrics import r2
 
+    flux, flux_val = GateInputs.of(features, flux), GateInputs.of(features, flux_val)
     fits = {l2: MixtureGate(features, l2, init=init).fit(flux, expert_preds, y)
             for l2 in l2_grid}
     val_r2 = {l2: r2(y_val, combine(f.predict_proba(flux_val), expert_preds_val))
