@@ -31,6 +31,7 @@ from moehelpers.engine.store import (
     using_store,
 )
 from moehelpers.errors import InvalidParameterError, ShapeMismatchError
+from moehelpers.models import modulated as modulated_mod
 from moehelpers.models import piecewise as moe_mod
 from moehelpers.models.bins import mh_only, physical_3x3, teff_only
 from moehelpers.models.piecewise import PiecewiseRidge, fit_together
@@ -351,7 +352,17 @@ def test_conditional_solves_are_read_back_by_a_rerun(data, tmp_path, alpha_searc
     with using_store(store):
         first = fit()
         n_miss = store.misses
-        second = fit()
+        real_blocks = modulated_mod._blocks
+
+        def no_assembly(*a, **k):
+            raise AssertionError("the block system was assembled although every solve was "
+                                 "stored")
+
+        modulated_mod._blocks = no_assembly
+        try:
+            second = fit()  # keyed by the statistics: the system is never built
+        finally:
+            modulated_mod._blocks = real_blocks
     assert n_miss > 5 and store.misses == n_miss  # moment Grams (powers 0..4) and solves
     assert store.hits == n_miss
     for model in (first, second):
@@ -363,6 +374,35 @@ def test_conditional_solves_are_read_back_by_a_rerun(data, tmp_path, alpha_searc
     with using_store(store):
         other.fit(X, y, m, Xv, yv, mv)  # the same systems, another α: a new solve
     assert store.misses > n_miss
+
+
+@pytest.mark.parametrize("change", ["statistic", "intercept", "code"])
+def test_block_solutions_miss_when_what_the_system_is_built_from_changes(data, tmp_path,
+                                                                       monkeypatch, change):
+    from moehelpers.engine import fitted
+    from moehelpers.models.conditional import ConditionalRidge, standardized_moments
+
+    (X, y, lab), (Xv, yv, labv), _ = data
+    m, mv = lab["M_H"].to_numpy(), labv["M_H"].to_numpy()
+    grid = [1e-2, 1.0]
+    stats, mean, sd = standardized_moments(X, y, m, 2)
+    store = StatsStore(tmp_path)
+    with using_store(store):
+        ConditionalRidge(1, grid).fit_moments(stats, mean, sd, Xv, yv, mv)
+        solved = store.misses
+        kw = {}
+        if change == "statistic":
+            stats = [s.copy() for s in stats]
+            stats[2].xty[0] = np.nextafter(stats[2].xty[0], np.inf)  # a weighted Σxy, one ulp
+        elif change == "intercept":
+            kw["fit_intercept"] = False
+        else:
+            monkeypatch.setattr(fitted, "code_fingerprint", lambda: "edited")
+            monkeypatch.setattr(modulated_mod, "code_fingerprint", lambda: "edited")
+        changed = ConditionalRidge(1, grid, **kw).fit_moments(stats, mean, sd, Xv, yv, mv)
+    assert store.misses == 2 * solved  # every solve again
+    direct = ConditionalRidge(1, grid, **kw).fit_moments(stats, mean, sd, Xv, yv, mv)
+    np.testing.assert_array_equal(changed.coef_, direct.coef_)
 
 
 def test_statistics_of_few_rows_are_computed_not_stored(data, tmp_path, monkeypatch):

@@ -57,30 +57,45 @@ class BlockPathMixin:
             return np.zeros(coefs.shape[0])
         return ybar - coefs @ means.ravel()
 
-    def _solve(self, a: np.ndarray, b: np.ndarray, means: np.ndarray, ybar: float,
-               alphas: np.ndarray, val: tuple | None
+    def _solve(self, system: Callable[[], tuple[np.ndarray, np.ndarray]], key: str | None,
+               means: np.ndarray, ybar: float, alphas: np.ndarray, val: tuple | None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Coefficients, intercepts and validation R² (None without validation) per α, from
-        the primal system ``(A + αI) β = b``.
+        the primal system ``(A + αI) β = b`` that ``system()`` assembles.
 
-        With an active statistics store each solve is an entry keyed by the content of
-        ``(A, b)`` (:func:`~moehelpers.engine.store.cached_solutions`): a rerun's α walk
-        reads the α it visits instead of factorising again; the values do not change.
+        With an active statistics store each solve is an entry
+        (:func:`~moehelpers.engine.store.cached_solutions`) keyed by ``key`` — a content hash
+        of everything the system is assembled from — or, when ``key`` is ``None``, by the
+        content of ``(A, b)``. A rerun's α walk reads the α it visits; with a ``key`` it does
+        not even assemble the system when every visited α is stored. The values do not
+        change.
         """
         store = active_store()
-        system = "" if store is None else array_fingerprint(a, b)
+        built: list[tuple[np.ndarray, np.ndarray]] = []
+
+        def ab() -> tuple[np.ndarray, np.ndarray]:
+            if not built:
+                built.append(system())
+            return built[0]
+
+        if store is not None and key is None:
+            key = array_fingerprint(*ab())
+        key = key or ""
 
         def each(al: np.ndarray) -> np.ndarray:
-            return cached_solutions(store, system, al, "cholesky",
-                                    lambda: _linalg.solve_cholesky_primal(a, b, al))
+            return cached_solutions(store, key, al, "cholesky",
+                                    lambda: _linalg.solve_cholesky_primal(*ab(), al))
 
         def path(al: np.ndarray) -> np.ndarray:
             if _linalg.choose_method(self.method, al.size) == "eigen":
-                return cached_solutions(store, system, al, "eigen", lambda: (
-                    _linalg.solve_eigen_primal(*_linalg.eigen_decompose(a), b, al)))
+                return cached_solutions(store, key, al, "eigen", lambda: (
+                    _linalg.solve_eigen_primal(*_linalg.eigen_decompose(ab()[0]), ab()[1], al)))
             return each(al)
 
-        return self._alpha_path(each, path, means, ybar, alphas, val)
+        try:
+            return self._alpha_path(each, path, means, ybar, alphas, val)
+        finally:
+            built.clear()  # the (K+1)·P system (1.2 GB at K=2, P=4096) goes now
 
     def _solve_dual(self, xc: np.ndarray, yc: np.ndarray, means: np.ndarray, ybar: float,
                     alphas: np.ndarray, val: tuple | None
