@@ -141,3 +141,16 @@ def test_evaluate_peers_rerun_reads_every_model_and_changes_no_number(tmp_path, 
         pd.testing.assert_frame_equal(res.pulls, cold.pulls, check_exact=True)
     # the timings are those of the fit that computed the outputs
     pd.testing.assert_series_equal(hit.timings["fit_s"].iloc[1:], miss.timings["fit_s"].iloc[1:])
+
+
+def test_torch_signature_needs_no_import_and_names_version_and_threads(monkeypatch):
+    import importlib.metadata
+    import sys
+
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    sig = fitted._torch_signature()
+    assert "torch" not in sys.modules  # a hit costs no torch import
+    assert sig.startswith(f"torch-{importlib.metadata.version('torch')}-default-threads-omp3")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert fitted._torch_signature() != sig

@@ -23,7 +23,10 @@ computed and nothing is written.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
+import os
+import sys
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -91,9 +94,21 @@ def inputs_fingerprint(inputs: Mapping[str, Any]) -> str:
 
 
 def _torch_signature() -> str:
-    import torch
+    """torch's version and intra-op threads, without importing torch (1.6 s) for a hit.
 
-    return f"torch-{torch.__version__}-threads{torch.get_num_threads()}"
+    Not imported yet, torch will start with its default threads, which the environment
+    sets (``OMP_NUM_THREADS``, the CPU count): those are the key then. A model that sets
+    its own thread count has it among its parameters.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return f"torch-{torch.__version__}-threads{torch.get_num_threads()}"
+    try:
+        version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        version = "absent"  # the fit itself raises the clear MissingDependencyError
+    return (f"torch-{version}-default-threads-omp{os.environ.get('OMP_NUM_THREADS', '')}"
+            f"-cpus{os.cpu_count()}")
 
 
 def cached_outputs(
