@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_peers import _toy_splits
+from test_peers import toy_peer_args
 
 from moehelpers.engine import fitted
 from moehelpers.engine.store import StatsStore, using_store
@@ -111,12 +111,7 @@ def test_read_only_arrays_are_hashed_once_and_never_confused(monkeypatch):
 
 
 def test_evaluate_peers_rerun_reads_every_model_and_changes_no_number(tmp_path, monkeypatch):
-    rng = np.random.default_rng(5)
-    level = 0.5
-    sets = _toy_splits(rng, level, (300, 80, 100))
-    base = sets["test"][0][:, 1] + rng.normal(0, 0.6, 100)
-    args = ({s: v[3] for s, v in sets.items()}, sets["train"][1],
-            {s: v[2] for s, v in sets.items()}, {s: v[0] for s, v in sets.items()}, level)
+    args, base = toy_peer_args(5, (300, 80, 100))
     st = PeerSettings(bin_factor=2, emulator_hidden=16, emulator_epochs=3, cnn_epochs=2,
                       cnn_bin_factor=2, cnn_dense=(16, 8), device="cpu", n_threads=1)
     kw = {"baseline": base, "settings": st, "n_boot": 50, "seed": 3}

@@ -401,14 +401,19 @@ def test_evaluate_levels_with_the_true_model_on_grid_spectra(make_spectraset):
         evaluate_levels(splits, [0.0], noisy=lambda lv: {}, seed=7)
 
 
+def toy_peer_args(seed: int, sizes: tuple[int, int, int], level: float = 0.5
+                  ) -> tuple[tuple, np.ndarray]:
+    """Positional arguments of ``evaluate_peers`` on a toy, and a noisy baseline."""
+    rng = np.random.default_rng(seed)
+    sets = _toy_splits(rng, level, sizes)
+    base = sets["test"][0][:, 1] + rng.normal(0, 0.6, sizes[2])
+    return ({s: v[3] for s, v in sets.items()}, sets["train"][1],
+            {s: v[2] for s, v in sets.items()}, {s: v[0] for s, v in sets.items()}, level), base
+
+
 def test_cnn_beside_the_chi2_fits_gives_the_same_results_as_one_after_another():
     """``overlap_cnn``: the CNN on its own thread changes no number (at the same threads)."""
-    rng = np.random.default_rng(11)
-    level = 0.5
-    sets = _toy_splits(rng, level, (400, 100, 120))
-    base = sets["test"][0][:, 1] + rng.normal(0, 0.6, 120)
-    args = ({s: v[3] for s, v in sets.items()}, sets["train"][1],
-            {s: v[2] for s, v in sets.items()}, {s: v[0] for s, v in sets.items()}, level)
+    args, base = toy_peer_args(11, (400, 100, 120))
     results = []
     for overlap in (True, False):
         st = PeerSettings(bin_factor=2, emulator_hidden=16, emulator_epochs=3, cnn_epochs=2,
