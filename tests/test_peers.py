@@ -420,8 +420,8 @@ def test_cnn_beside_the_chi2_fits_gives_the_same_results_as_one_after_another():
                           cnn_bin_factor=2, cnn_dense=(16, 8), device="cpu", n_threads=1,
                           overlap_cnn=overlap)
         # one BLAS thread for both: beside the CNN the χ² fits run on one (threadpool_limits),
-        # and another thread count may round the Ridge start differently (this test passed
-        # only after earlier tests had left BLAS at one thread)
+        # and another thread count may round the Ridge start differently (``make test``
+        # sets one BLAS thread; plain ``pytest`` on two cores failed here before)
         with threadpool_limits(limits=1, user_api="blas"):
             results.append(evaluate_peers(*args, baseline=base, settings=st, n_boot=50,
                                           seed=3))
