@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from moehelpers.engine import linalg as _linalg
-from moehelpers.engine.store import active_store, array_fingerprint, cached_solutions
+from moehelpers.engine.store import active_store, cached_solutions
 from moehelpers.metrics import r2
 
 __all__ = ["BlockPathMixin", "best_alpha_index"]
@@ -63,24 +63,20 @@ class BlockPathMixin:
         """Coefficients, intercepts and validation R² (None without validation) per α, from
         the primal system ``(A + αI) β = b`` that ``system()`` assembles.
 
-        With an active statistics store each solve is an entry
-        (:func:`~moehelpers.engine.store.cached_solutions`) keyed by ``key`` — a content hash
-        of everything the system is assembled from — or, when ``key`` is ``None``, by the
-        content of ``(A, b)``. A rerun's α walk reads the α it visits; with a ``key`` it does
-        not even assemble the system when every visited α is stored. The values do not
-        change.
+        With a ``key`` — a content hash of everything the system is assembled from — and an
+        active statistics store, each solve is an entry
+        (:func:`~moehelpers.engine.store.cached_solutions`): a rerun's α walk reads the α it
+        visits and assembles the system only if one is missing. ``key=None`` solves without
+        the store. The values do not change.
         """
-        store = active_store()
+        store = None if key is None else active_store()
+        key = key or ""
         built: list[tuple[np.ndarray, np.ndarray]] = []
 
         def ab() -> tuple[np.ndarray, np.ndarray]:
             if not built:
                 built.append(system())
             return built[0]
-
-        if store is not None and key is None:
-            key = array_fingerprint(*ab())
-        key = key or ""
 
         def each(al: np.ndarray) -> np.ndarray:
             return cached_solutions(store, key, al, "cholesky",

@@ -606,7 +606,9 @@ def cached_solutions(
     store : StatsStore or None
         ``None`` returns ``compute()``.
     system : str
-        :func:`array_fingerprint` of ``(A, b)``: the system itself, whatever built it.
+        A content hash of the system: of ``(A, b)`` themselves, or of everything they are
+        assembled from together with the code that assembles them (the conditional models'
+        key, so a rerun need not assemble the system at all).
     alphas : ndarray
         The α solved (exact, as in every path key).
     method : str

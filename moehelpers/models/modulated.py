@@ -133,8 +133,9 @@ def modulated_stats(X: Any, y: Any, V: np.ndarray, monomials: Sequence[Monomial]
 
 
 def _blocks(stats: Mapping[Monomial, RidgeStats], full: np.ndarray, fit_intercept: bool
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """``(A, b, means, ȳ)`` of the (K+1)·P normal equations (see the module docstring)."""
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, b)`` of the (K+1)·P normal equations (see the module docstring); their means
+    and ȳ are :func:`_block_means`'s."""
     zero = tuple(int(v) for v in full[0])
     first = stats[zero]
     p, shift = first.n_features, first._shift0()
@@ -144,7 +145,6 @@ def _blocks(stats: Mapping[Monomial, RidgeStats], full: np.ndarray, fit_intercep
     k1 = len(keys)
     a = np.empty((k1 * p, k1 * p))
     b = np.empty(k1 * p)
-    means = np.zeros((k1, p))
     for i in range(k1):
         si, ni = stats[keys[i]].sum_u, stats[keys[i]].n
         rows = slice(i * p, (i + 1) * p)
@@ -160,13 +160,13 @@ def _blocks(stats: Mapping[Monomial, RidgeStats], full: np.ndarray, fit_intercep
             a[j * p:(j + 1) * p, rows] = block.T
         st = stats[keys[i]]
         b[rows] = st.xty - c * si * y0 + (st.sum_y - c * ni * y0) * shift
-        means[i] = (si + ni * shift) / n
-    return a, b, means, (y0 / n if fit_intercept else 0.0)
+    return a, b
 
 
 def _block_means(stats: Mapping[Monomial, RidgeStats], full: np.ndarray, fit_intercept: bool
                  ) -> tuple[np.ndarray, float]:
-    """``(means, ȳ)`` of :func:`_blocks` without assembling the system."""
+    """Means of the expanded features ``(Σ zₐ x)/n`` per block and ȳ (0 without an
+    intercept): the intercept of :func:`_blocks`' system, without assembling it."""
     first = stats[tuple(int(v) for v in full[0])]
     shift, n = first._shift0(), first.n
     means = np.array([(stats[tuple(int(v) for v in e)].sum_u
@@ -339,7 +339,7 @@ class ModulatedRidge(BlockPathMixin, RegressorMixin, BaseEstimator):
         means, ybar = _block_means(stats, full, self.fit_intercept)
         key = None if active_store() is None else _blocks_key(stats, full, self.fit_intercept)
         coefs, intercepts, scores = self._solve(
-            lambda: _blocks(stats, full, self.fit_intercept)[:2], key, means, ybar, alphas, val)
+            lambda: _blocks(stats, full, self.fit_intercept), key, means, ybar, alphas, val)
         return self._finish(coefs, intercepts, scores, alphas)
 
     def _start(self, scaling: ModulatorScaling, exps: np.ndarray, p: int, X_val: Any,
