@@ -16,10 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.linalg
-import scipy.sparse
 from scipy.linalg import blas
 
+from moehelpers.engine import ledger as _ledger
 from moehelpers.engine import mixed as _mixed
 from moehelpers.errors import InvalidParameterError, NonFiniteDataError
 
@@ -67,7 +66,8 @@ def syrk_update(gram_f: np.ndarray, u: np.ndarray, alpha: float = 1.0) -> np.nda
     if u.shape[0] == 0:
         return gram_f
     u = np.ascontiguousarray(u)
-    out = blas.dsyrk(alpha, u.T, beta=1.0, c=gram_f, trans=0, lower=0, overwrite_c=1)
+    with _ledger.kernel("gram64", _ledger.syrk_flops(*u.shape)):
+        out = blas.dsyrk(alpha, u.T, beta=1.0, c=gram_f, trans=0, lower=0, overwrite_c=1)
     if out is not gram_f:  # f2py copied (should not happen for a Fortran float64 array)
         gram_f[...] = out
     return gram_f
@@ -104,7 +104,8 @@ def eigen_decompose(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     error (``a`` is a Gram or kernel matrix, PSD by construction); they are set to zero so
     that ``λ + α > 0`` for every α > 0.
     """
-    evals, evecs = np.linalg.eigh(a, UPLO="U")
+    with _ledger.kernel("eigh", _ledger.eigh_flops(a.shape[0])):
+        evals, evecs = np.linalg.eigh(a, UPLO="U")
     np.clip(evals, 0.0, None, out=evals)
     return evals, evecs
 
@@ -139,15 +140,10 @@ def _cholesky_solve_each(a: np.ndarray, rhs: np.ndarray, alphas: np.ndarray) -> 
     work = np.empty_like(src, order="F")
     diag = np.arange(a.shape[0])
     for i, alpha in enumerate(alphas):
-        np.copyto(work, src)
-        work[diag, diag] += alpha
-        try:
-            factor = scipy.linalg.cho_factor(
-                work, lower=lower, overwrite_a=True, check_finite=False
-            )
-        except np.linalg.LinAlgError:
+        x = _mixed.f64_cholesky_solve(src, lower, float(alpha), rhs, work, diag)
+        if x is None:
             return None
-        out[i] = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
+        out[i] = x
     return out
 
 
@@ -312,7 +308,8 @@ def dual_coefs(
         yc *= sw
     # K = X_c X_cᵀ by dsyrk: half the flops of a general product, upper triangle only
     # (every consumer reads only the upper triangle); X_c.T is a Fortran view, no copy.
-    kernel = blas.dsyrk(1.0, xc.T, trans=1, lower=0)
+    with _ledger.kernel("gram64", _ledger.syrk_flops(xc.shape[1], xc.shape[0])):
+        kernel = blas.dsyrk(1.0, xc.T, trans=1, lower=0)
     if method == "eigen":
         coefs = solve_eigen_dual(*eigen_decompose(kernel), xc, yc, alphas)
     else:

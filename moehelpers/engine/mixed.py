@@ -33,7 +33,9 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import blas, lapack
 
-__all__ = ["cholesky_solve_mixed", "ssyrk_add"]
+from moehelpers.engine import ledger as _ledger
+
+__all__ = ["cholesky_solve_mixed", "f64_cholesky_solve", "ssyrk_add"]
 
 PRECISIONS = ("float64", "mixed", "float32")
 # Refinement stops when the correction is below this fraction of the solution (the float64
@@ -57,20 +59,29 @@ def ssyrk_add(gram_f: np.ndarray, u32: np.ndarray, alpha: float = 1.0,
     p = u32.shape[1]
     if work is None or work.shape != (p, p):
         work = np.zeros((p, p), dtype=np.float32, order="F")
-    out = blas.ssyrk(alpha, u32.T, beta=0.0, c=work, trans=0, lower=0, overwrite_c=1)
+    with _ledger.kernel("gram32", _ledger.syrk_flops(*u32.shape)):
+        out = blas.ssyrk(alpha, u32.T, beta=0.0, c=work, trans=0, lower=0, overwrite_c=1)
     gram_f += out  # the lower triangle of ``out`` is garbage; it is never read
     return gram_f
 
 
-def _f64_cholesky(src: np.ndarray, lower: bool, alpha: float, rhs: np.ndarray,
-                  work: np.ndarray, diag: np.ndarray) -> np.ndarray | None:
+def f64_cholesky_solve(src: np.ndarray, lower: bool, alpha: float, rhs: np.ndarray,
+                       work: np.ndarray, diag: np.ndarray) -> np.ndarray | None:
+    """Float64 solution of ``(src + αI) x = rhs`` by one Cholesky, ``None`` if it fails.
+
+    ``src`` is Fortran-ordered with the matrix in its ``lower`` (or upper) triangle; ``work``
+    a Fortran scratch of the same shape (overwritten); ``diag`` is ``arange(n)``.
+    """
     np.copyto(work, src)
     work[diag, diag] += alpha
-    try:
-        factor = scipy.linalg.cho_factor(work, lower=lower, overwrite_a=True, check_finite=False)
-    except np.linalg.LinAlgError:
-        return None
-    return scipy.linalg.cho_solve(factor, rhs, check_finite=False)
+    n_rhs = 1 if np.ndim(rhs) == 1 else np.shape(rhs)[1]
+    with _ledger.kernel("cholesky64", _ledger.cholesky_flops(src.shape[0], n_rhs)):
+        try:
+            factor = scipy.linalg.cho_factor(work, lower=lower, overwrite_a=True,
+                                             check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        return scipy.linalg.cho_solve(factor, rhs, check_finite=False)
 
 
 def _refine(src: np.ndarray, lower: bool, alpha: float, rhs: np.ndarray,
@@ -118,13 +129,14 @@ def cholesky_solve_mixed(a: np.ndarray, rhs: np.ndarray, alphas: np.ndarray
         if use32:
             np.copyto(work32, src, casting="same_kind")
             work32[diag, diag] += np.float32(alpha)
-            c32, info = lapack.spotrf(work32, lower=lower, overwrite_a=1, clean=0)
+            with _ledger.kernel("cholesky32", _ledger.cholesky_flops(src.shape[0], 0)):
+                c32, info = lapack.spotrf(work32, lower=lower, overwrite_a=1, clean=0)
             x = _refine(src, lower, alpha, rhs, c32) if info == 0 else None
             use32 = x is not None
         if x is None:
             if work64 is None:
                 work64 = np.empty_like(src, order="F")
-            x = _f64_cholesky(src, lower, alpha, rhs, work64, diag)
+            x = f64_cholesky_solve(src, lower, alpha, rhs, work64, diag)
             if x is None:
                 return None
         out[i] = x
