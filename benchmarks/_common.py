@@ -65,6 +65,20 @@ def syrk_gflops(p: int = 2048, rows: int = 2048, repeats: int = 3) -> float:
     return rows * p * p / best / 1e9
 
 
+def gemm_gflops(p: int, rows: int = 2048, repeats: int = 3, dtype: Any = np.float64) -> float:
+    """``XᵀX`` GEMM rate (GFLOP/s, 2·rows·p² flops) in ``dtype`` on this machine, now: the
+    fastest this BLAS does any flop, hence the rate of a floor."""
+    rng = np.random.default_rng(0)
+    u = rng.standard_normal((rows, p)).astype(dtype)
+    _ = u.T @ u  # warm-up
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _ = u.T @ u
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * rows * p * p / best / 1e9
+
+
 def write_record(name: str, record: dict[str, Any], out: Path | None = None) -> Path:
     """Write ``record`` (plus name and timestamp) atomically as JSON; return the path."""
     out = out or RESULTS_DIR / f"{name}.json"

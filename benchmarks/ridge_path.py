@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from moehelpers.engine.ridge import grouped_ridge_paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import goal, machine_info, write_record
+from _common import gemm_gflops, goal, machine_info, write_record
 
 ALPHAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # the 32k-series grid (REFERENCE.md §3)
 
@@ -70,19 +70,6 @@ def make_groups(n: int, n_groups: int, seed: int) -> np.ndarray:
     sizes = np.floor(shares * n).astype(int)
     sizes[: n - sizes.sum()] += 1
     return rng.permutation(np.repeat(np.arange(n_groups), sizes))
-
-
-def gemm_gflops(p: int, rows: int = 2048, repeats: int = 3) -> float:
-    """Float64 ``XᵀX`` GEMM rate (GFLOP/s, 2·rows·p² flops) on this machine, now."""
-    rng = np.random.default_rng(0)
-    u = rng.standard_normal((rows, p))
-    _ = u.T @ u  # warm-up
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        _ = u.T @ u
-        best = min(best, time.perf_counter() - t0)
-    return 2.0 * rows * p * p / best / 1e9
 
 
 def engine_flops(n: int, p: int, sizes: np.ndarray, solvers: list[str], n_alphas: int

@@ -187,3 +187,48 @@ def test_dual_solve_benchmark_tiny(tmp_path) -> None:
     assert row["same_alpha"] and row["max_rel_prediction_diff"] < 1e-6
     assert row["primal_s"] > 0 and row["dual_s"] > 0
     assert json.loads(out.read_text())["benchmark"] == "dual_solve"
+
+
+def test_book_floor_counts_a_pages_kernels_and_judges_only_a_full_book(tmp_path) -> None:
+    import book_floor
+
+    rec = book_floor.main(["--notebooks", "01", "-p", "n_train=800", "-p", "n_val=200",
+                           "-p", "n_test=200", "-p", "n_boot=20", "-p", "noise_levels=[0.2]",
+                           "--potrf-sizes", "256", "--out", str(tmp_path / "bf.json")])
+    (page,) = rec["pages"]
+    assert page["notebook"] == "01_mvp0_global_ridge"
+    assert {"gram64", "cholesky64"} <= set(page["kernels"])  # a Gram, one Cholesky per α
+    assert page["kernels"]["cholesky64"]["calls"] >= 9  # the α grid of notebook 01
+    assert 0 < page["kernel_seconds"] < page["seconds"]
+    assert page["floor_seconds"] == pytest.approx(page["rest_seconds"]
+                                                  + page["kernel_floor_seconds"])
+    assert page["floor_seconds"] <= page["seconds"] * (1 + 1e-9)  # a floor, not a guess
+    assert not rec["full_book"] and rec["goals"] == [] and rec["book_floor_seconds"] is None
+    assert json.loads((tmp_path / "bf.json").read_text())["pages"][0]["seconds"] == page["seconds"]
+
+
+def test_book_floor_arithmetic_and_refusals(tmp_path) -> None:
+    import book_floor
+
+    rates = {"gemm_float64": 100.0, "gemm_float32": 200.0}
+    page = book_floor.page_floor({"notebook": "x", "seconds": 10.0, "kernels": {
+        "gram64": {"calls": 1, "flops": 2e11, "seconds": 4.0},      # floor 2 s
+        "cholesky32": {"calls": 2, "flops": 2e11, "seconds": 2.0}}}, rates)  # floor 1 s
+    assert (page["kernel_seconds"], page["rest_seconds"]) == (6.0, 4.0)
+    assert page["kernel_floor_seconds"] == pytest.approx(3.0)
+    assert page["floor_seconds"] == pytest.approx(7.0)
+    over = {"data_seconds": 1.0, "html_and_overhead_seconds": 2.0}
+    full = book_floor.summarise([page, page], rates, over, full=True)
+    assert full["book_floor_seconds"] == pytest.approx(17.0)
+    assert full["kernels_by_kind"]["gram64"]["gflops_per_second"] == pytest.approx(50.0)
+    assert [g["met"] for g in full["goals"]] == [True, True]
+    assert book_floor.summarise([page], rates, over, full=False)["goals"] == []
+    assert book_floor.parse_params(["n=3", "s=abc", "v=[0.1]"]) == {"n": 3, "s": "abc",
+                                                                   "v": [0.1]}
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        book_floor.parse_params(["n_train"])
+    with pytest.raises(SystemExit, match="no notebook matches"):
+        book_floor.main(["--notebooks", "99"])
+    nb = next(p for p in list_notebooks() if p.stem.startswith("16"))
+    with pytest.raises(SystemExit, match="no parameter"):
+        book_floor.run_cells(nb, {"not_a_parameter": 1})
