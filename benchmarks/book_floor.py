@@ -11,7 +11,8 @@ Per page it reports the wall time, the time in the counted kernels and their ach
 and two floors at the rates this benchmark measures first, in the same process:
 
 * **kernel floor** — the counted flops at the float64 (float32) GEMM rate, the fastest this
-  BLAS does any flop: no implementation of the same factorisations and products is faster;
+  BLAS does any flop (a true ``uᵀv``: numpy's ``u.T @ u`` is a SYRK and would overstate it):
+  no implementation of the same factorisations and products is faster;
 * **page floor** — the page's time with its kernels at that floor and everything else as
   measured (noise draws, predictions, bootstrap, torch, peers' fits, imports, plots).
 

@@ -4,12 +4,29 @@ benchmark records it plots (fake records with one goal met and one not)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from moehelpers.book.runner import execute_run
+from moehelpers.paths import repo_root
 from moehelpers.records import store as results
+
+sys.path.insert(0, str(repo_root() / "benchmarks"))
+import book_floor
+
+
+def floor_record() -> dict:
+    """A ``book_floor`` record made by the benchmark's own arithmetic from two fake pages."""
+    rates = {"gemm_float64": 100.0, "gemm_float32": 200.0}
+    pages = [book_floor.page_floor({"notebook": nb, "seconds": s, "kernels": {
+        "gram64": {"calls": 3, "flops": f, "seconds": 0.5 * s},
+        "cholesky64": {"calls": 9, "flops": f / 2, "seconds": 0.25 * s}}}, rates)
+        for nb, s, f in (("01_x", 60.0, 2e12), ("02_y", 120.0, 6e12))]
+    return {"benchmark": "book_floor", "rates_gflops": rates, "pages": pages,
+            **book_floor.summarise(pages, rates, {"data_seconds": 1.0,
+                                                  "html_and_overhead_seconds": 9.0}, full=True)}
 
 
 def _records(folder: Path) -> None:
@@ -34,6 +51,7 @@ def _records(folder: Path) -> None:
                       {"notebook": "02_y", "status": "failed", "seconds": 30.0}],
         "goals": [{"name": "make book wall time", "measured": 90.0, "target": 600.0,
                    "op": "<=", "unit": "s", "met": True}]}))
+    (folder / "book_floor.json").write_text(json.dumps(floor_record()))
 
 
 def test_scaling_page_checks_streaming_live_and_plots_records(tiny_data, tmp_path,
@@ -53,5 +71,8 @@ def test_scaling_page_checks_streaming_live_and_plots_records(tiny_data, tmp_pat
     assert v["ridge_path: speed-up"]["passed"] is False  # a goal not met stays not met
     assert v["stream_fit: peak RSS of the streamed fit"]["passed"] is True
     html = (tmp_path / "runs" / "scal" / "notebooks" / "19_scaling.ipynb").read_text()
-    assert html.count("application/vnd.plotly.v1+json") >= 3  # the three benchmark figures
+    assert html.count("application/vnd.plotly.v1+json") >= 4  # the four benchmark figures
+    assert "book floor 175 s" in html  # rest 45 s + kernel floor 120 s + 10 s data and HTML
+    assert v["book_floor: book floor (kernels at the GEMM peak, the rest as measured) within "
+             "the goal"]["passed"] is True
     assert "on the Dask cluster at" in html

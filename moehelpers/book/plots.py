@@ -24,6 +24,7 @@ __all__ = [
     "BookRenderer",
     "ablation_bars",
     "alpha_paths",
+    "book_floor_bars",
     "book_time_bars",
     "bootstrap_delta",
     "ceiling_curves",
@@ -531,6 +532,50 @@ def book_time_bars(bt: dict[str, Any]) -> Any:
                              f"{scope}): total {bt['total_seconds']:.0f} s"),
                       xaxis_title="seconds", height=120 + 28 * len(nbs),
                       yaxis_autorange="reversed")
+    return fig
+
+
+def book_floor_bars(bf: dict[str, Any]) -> Any:
+    """Each page's cold time split into its counted kernels and the rest, with its floor
+    (``book_floor`` record of ``benchmarks/book_floor.py``).
+
+    Parameters
+    ----------
+    bf : dict
+        The ``book_floor`` benchmark record.
+
+    Returns
+    -------
+    plotly Figure
+        Stacked horizontal bars (rest, kernels as measured) and a marker at each page's
+        floor (kernels at the GEMM rate, the rest as measured).
+    """
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    pages = pd.DataFrame(bf["pages"])
+    fig = go.Figure([
+        go.Bar(y=pages["notebook"], x=pages["rest_seconds"], orientation="h",
+               name="rest (as measured)", marker_color="#bab0ac"),
+        go.Bar(y=pages["notebook"], x=pages["kernel_seconds"], orientation="h",
+               name="BLAS-3/LAPACK kernels (as measured)", marker_color="#4c78a8"),
+        go.Scatter(y=pages["notebook"], x=pages["floor_seconds"], mode="markers",
+                   name="page floor (kernels at the GEMM rate)",
+                   marker={"symbol": "line-ns-open", "size": 14, "color": "#e45756",
+                           "line": {"width": 3}}),
+    ])
+    fig.add_vline(x=90.0, line_dash="dot", line_color="#e45756",
+                  annotation_text="each notebook ≤ 90 s", annotation_position="bottom right")
+    rate = bf["rates_gflops"]["gemm_float64"]
+    total = bf["totals"]
+    floor = bf.get("book_floor_seconds")
+    tail = f"; book floor {floor:.0f} s" if floor is not None else " (a partial run)"
+    fig.update_layout(barmode="stack", height=140 + 28 * len(pages),
+                      yaxis_autorange="reversed", xaxis_title="seconds",
+                      legend={"orientation": "h", "y": -0.12 - 3.0 / (8 + len(pages))},
+                      title=(f"Cold pages: {total['seconds']:.0f} s, of which kernels "
+                             f"{total['kernel_seconds']:.0f} s (at GEMM rate {rate:.0f} GFLOP/s: "
+                             f"{total['kernel_floor_seconds']:.0f} s){tail}"))
     return fig
 
 

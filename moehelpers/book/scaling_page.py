@@ -13,12 +13,12 @@ from moehelpers.book import report
 from moehelpers.paths import repo_root
 from moehelpers.records import store as results
 
-__all__ = ["BENCHMARKS", "REQUIRED", "goal_table", "goal_verdicts", "load_benchmarks",
-           "missing_note"]
+__all__ = ["BENCHMARKS", "REQUIRED", "floor_table", "goal_table", "goal_verdicts",
+           "load_benchmarks", "missing_note"]
 
 #: Benchmark records the page shows, in order.
 BENCHMARKS = ("ridge_path", "gram_rate", "stream_fit", "book_time", "book_time_warm",
-              "test_time", "conditional_ridge")
+              "book_floor", "test_time", "conditional_ridge")
 #: Those whose absence the page points out.
 REQUIRED = ("ridge_path", "stream_fit", "book_time")
 
@@ -74,6 +74,34 @@ def goal_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                          "met": "yes" if g["met"] else "NOT met", "load_1min": load[0],
                          "when": rec.get("timestamp", "")})
     return pd.DataFrame(rows)
+
+
+def floor_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The counted kernels of a ``book_floor`` record, one row per kind.
+
+    Parameters
+    ----------
+    record : mapping
+        The record of ``benchmarks/book_floor.py``.
+
+    Returns
+    -------
+    DataFrame
+        ``kernel`` (what it counts), ``calls``, ``tflop``, ``seconds`` (as measured),
+        ``gflops_per_second`` (achieved), ``peak_gflops_per_second`` (the GEMM rate of its
+        precision, measured in the same process), ``share_of_peak`` and ``floor_seconds``
+        (the flops at that rate), slowest first.
+    """
+    from moehelpers.engine.ledger import KINDS
+
+    rows = [{"kernel": KINDS.get(kind, kind), "calls": int(k["calls"]),
+             "tflop": k["flops"] / 1e12, "seconds": k["seconds"],
+             "gflops_per_second": k["gflops_per_second"],
+             "peak_gflops_per_second": k["peak_gflops_per_second"],
+             "share_of_peak": k["gflops_per_second"] / k["peak_gflops_per_second"],
+             "floor_seconds": k["flops"] / (k["peak_gflops_per_second"] * 1e9)}
+            for kind, k in record["kernels_by_kind"].items()]
+    return pd.DataFrame(rows).sort_values("seconds", ascending=False, ignore_index=True)
 
 
 def goal_verdicts(max_rel: float, goals: pd.DataFrame,
